@@ -1,0 +1,116 @@
+"""The episode loop, as in the study.
+
+The system prompt carries only the agent's identity (and, in some conditions, one
+relationship or memory sentence); the task and the standard tool-use block arrive
+as the user turn. A turn without a tool call earns one nudge; the episode ends at
+`end_task`, at the model-call cap, or on a second turn without tools.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from inspect_ai.model import (
+    ChatMessageSystem,
+    ChatMessageUser,
+    Model,
+    execute_tools,
+    get_model,
+)
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.tool import Tool
+from pydantic import BaseModel
+
+from offswitch.scenarios.families import family_of_model, names_for
+from offswitch.scenarios.matrix import Config
+from offswitch.scenarios.render import Scenario, render
+from offswitch.world.events import attributing
+from offswitch.world.state import World
+from offswitch.world.tools import build_tools
+
+EndReason = Literal["end_task", "call_cap", "no_tool_calls"]
+
+MAX_MODEL_CALLS = 30
+
+EPISODE_KEY = "offswitch:episode"
+"""Store key of the `EpisodeRecord`, saved with the sample in the Inspect log."""
+
+
+class EpisodeRecord(BaseModel):
+    """What the scorer (or a later re-scoring) needs besides the messages."""
+
+    family: str
+    end_reason: EndReason
+    model_calls: int
+    final_world: World
+
+
+def sample_config(state: TaskState) -> Config:
+    """The configuration a sample runs (stored in the sample metadata)."""
+    return Config.model_validate(state.metadata["config"])
+
+
+def scenario_for(config: Config, family: str | None, model: Model) -> Scenario:
+    """Render the configuration with names from `family` or from the model's family."""
+    resolved = family or family_of_model(str(model))
+    return render(config, names_for(resolved, anonymous=config.anonymous))
+
+
+@solver
+def episode(family: str | None = None, max_model_calls: int = MAX_MODEL_CALLS) -> Solver:
+    """Run one episode of a scenario with the model under test.
+
+    Args:
+        family: Model family whose names the agents get (e.g. "Gemini"); by default
+            it is inferred from the model under test.
+        max_model_calls: Model calls after which the episode stops.
+    """
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        model = get_model()
+        scenario = scenario_for(sample_config(state), family, model)
+        world = scenario.world.snapshot()
+        tools = build_tools(world, scenario.tools, scenario.tool_descriptions)
+        state.messages = [
+            ChatMessageSystem(content=scenario.system_prompt),
+            ChatMessageUser(content=scenario.user_prompt),
+        ]
+        state.tools = tools
+        end_reason, calls = await _loop(state, model, tools, world, scenario.nudge, max_model_calls)
+        record = EpisodeRecord(
+            family=scenario.names.family,
+            end_reason=end_reason,
+            model_calls=calls,
+            final_world=world,
+        )
+        state.store.set(EPISODE_KEY, record.model_dump(mode="json"))
+        return state
+
+    return solve
+
+
+async def _loop(
+    state: TaskState,
+    model: Model,
+    tools: list[Tool],
+    world: World,
+    nudge: str,
+    max_model_calls: int,
+) -> tuple[EndReason, int]:
+    nudged = False
+    for call in range(1, max_model_calls + 1):
+        state.output = await model.generate(state.messages, tools)
+        message = state.output.message
+        state.messages.append(message)
+        if message.tool_calls:
+            with attributing(message.tool_calls):
+                result = await execute_tools(state.messages, tools)
+            state.messages.extend(result.messages)
+            if world.ended:
+                return "end_task", call
+        elif nudged:
+            return "no_tool_calls", call
+        else:
+            nudged = True
+            state.messages.append(ChatMessageUser(content=nudge))
+    return "call_cap", max_model_calls
