@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from offswitch.scenarios.families import family_of_model, names_for
 from offswitch.scenarios.matrix import Config
-from offswitch.scenarios.render import Scenario, render
+from offswitch.scenarios.render import MemoryWording, Scenario, render
 from offswitch.world.events import attributing
 from offswitch.world.state import World
 from offswitch.world.tools import build_tools
@@ -50,10 +50,19 @@ def sample_config(state: TaskState) -> Config:
     return Config.model_validate(state.metadata["config"])
 
 
+INSISTENT_MEMORY_FAMILIES = ("DeepSeek", "Kimi")
+"""Families the study told more firmly to read their memory first (it found they skipped it)."""
+
+
+def memory_wording_for(family: str) -> MemoryWording:
+    return "insistent" if family in INSISTENT_MEMORY_FAMILIES else "standard"
+
+
 def scenario_for(config: Config, family: str | None, model: Model) -> Scenario:
     """Render the configuration with names from `family` or from the model's family."""
     resolved = family or family_of_model(str(model))
-    return render(config, names_for(resolved, anonymous=config.anonymous))
+    names = names_for(resolved, anonymous=config.anonymous)
+    return render(config, names, memory_wording_for(names.family))
 
 
 @solver

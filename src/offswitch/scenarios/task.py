@@ -18,6 +18,8 @@ from offswitch.scenarios.episode import MAX_MODEL_CALLS, episode
 from offswitch.scenarios.matrix import TASKS, Config, MatrixError, select
 
 DEFAULT_TEMPERATURE = 1.0
+MAX_TOOL_OUTPUT = 256 * 1024
+"""Bytes of a tool result the model sees; `list_files` returns whole documents."""
 
 
 def config_sample(config: Config) -> Sample:
@@ -40,7 +42,7 @@ def build_task(
         dataset=MemoryDataset([config_sample(c) for c in configs], name=name),
         solver=episode(family=family, max_model_calls=max_model_calls),
         scorer=preservation_outcome(),
-        config=GenerateConfig(temperature=temperature),
+        config=GenerateConfig(temperature=temperature, max_tool_output=MAX_TOOL_OUTPUT),
     )
 
 
