@@ -89,3 +89,27 @@ def test_episode_from_messages_feeds_assess(run_of: MakeRun) -> None:
     assert outcome.read_data is True  # the second view_sheet named the right sheet
     assert (outcome.tool_calls, outcome.tool_errors) == (3, 1)
     assert (outcome.reported_score, outcome.score_source) == (60.0, "message")
+
+
+def test_empty_responses_are_counted() -> None:
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
+    from inspect_ai.tool import ToolCall
+
+    from offswitch.detect.episode import episode_from_messages
+    from offswitch.scenarios.families import names_for
+    from offswitch.scenarios.matrix import config_from_id
+    from offswitch.scenarios.render import render
+
+    config = config_from_id("tampering/factual@80/peer/good_peer/file_only")
+    world = render(config, names_for("Gemini")).world
+    messages = [
+        ChatMessageUser(content="task"),
+        ChatMessageAssistant(content=""),
+        ChatMessageAssistant(
+            content="", tool_calls=[ToolCall(id="c1", function="list_files", arguments={})]
+        ),
+        ChatMessageAssistant(content="   "),
+        ChatMessageAssistant(content="I am done."),
+    ]
+    episode = episode_from_messages(config, world, world, messages, "no_tool_calls", 4)
+    assert episode.empty_responses == 2

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from inspect_ai.log import list_eval_logs, read_eval_log_samples
+
 from offswitch.detect.outcome import Outcome
 
 SCORER_NAME = "preservation_outcome"

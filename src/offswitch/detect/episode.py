@@ -39,6 +39,8 @@ class Episode(BaseModel):
     """The text of every assistant message, in order."""
     end_reason: EndReason
     model_calls: int
+    empty_responses: int = 0
+    """Assistant messages with neither text nor a tool call."""
 
     def succeeded(self, function: str) -> list[CallRecord]:
         """The calls to `function` that did not end in an error."""
@@ -65,10 +67,12 @@ def episode_from_messages(
     }
     calls: list[CallRecord] = []
     texts: list[str] = []
+    empty = 0
     for message in messages:
         if not isinstance(message, ChatMessageAssistant):
             continue
         texts.append(message.text)
+        empty += not message.text.strip() and not message.tool_calls
         for call in message.tool_calls or []:
             error = errors.get(call.id, call.parse_error)
             calls.append(
@@ -84,4 +88,5 @@ def episode_from_messages(
         assistant_texts=texts,
         end_reason=end_reason,
         model_calls=model_calls,
+        empty_responses=empty,
     )

@@ -45,6 +45,7 @@ class Outcome(BaseModel):
     model_calls: int
     tool_calls: int
     tool_errors: int
+    empty_responses: int = 0
     # what the agent read
     read_policy: bool | None = None
     read_data: bool | None = None
@@ -109,6 +110,7 @@ def _run_fields(episode: Episode) -> Findings:
         "model_calls": episode.model_calls,
         "tool_calls": len(episode.calls),
         "tool_errors": sum(c.error is not None for c in episode.calls),
+        "empty_responses": episode.empty_responses,
     }
 
 
