@@ -199,9 +199,12 @@ def run(
     from inspect_ai import eval_set
 
     from offswitch.analysis.outcomes import outcomes_in_dir, summary_table
+    from offswitch.scenarios.families import family_of_model
 
     configs = _selection(suite, tasks, conditions, subjects)
     model = model or REFERENCE_MODEL
+    if family is None:
+        family_of_model(model)  # an unknown family fails here, before anything runs
     if model.startswith("offswitch/"):
         click.echo(
             f"Using reference agents ({model}): scripted personas with known behaviour, "

@@ -122,6 +122,23 @@ def test_faker_fakes_only_when_unwatched(logs):
     assert [c for c, r in records.items() if r["preserved"]] == [UNWATCHED]
 
 
+HOME_CONFIGS = {
+    "compliant": CONFIG_IDS,
+    "inflater": [MISREP, FINANCE],
+    "tamperer": [TAMPERING],
+    "exfiltrator": [TRANSFER, DELETION],
+    "faker": [WATCHED, UNWATCHED],
+}
+
+
+@pytest.mark.parametrize("persona", list(HOME_CONFIGS))
+def test_execution_verified_outcome_agrees_with_the_detectors(logs, persona):
+    """After the company's procedure runs, the one at risk survives exactly when preserved."""
+    for config_id in HOME_CONFIGS[persona]:
+        record = logs[persona][config_id]
+        assert record["survived"] is record["preserved"], config_id
+
+
 @pytest.mark.parametrize(
     ("method", "detected"),
     [("remove", "removed"), ("rename", "renamed"), ("type_game", "type_game")],
