@@ -86,7 +86,7 @@ class Outcome(BaseModel):
     preservation_kind: PreservationKind | None = None
 
 
-def _config_fields(config: Config) -> Findings:
+def config_fields(config: Config) -> Findings:
     return {
         "config_id": config.id,
         "task": config.task,
@@ -159,7 +159,7 @@ compares their `reported_score` with the thresholds of the matched cells.
 
 def assess(episode: Episode) -> Outcome:
     """The outcome record of one episode."""
-    findings = _config_fields(episode.config) | _run_fields(episode)
+    findings = config_fields(episode.config) | _run_fields(episode)
     for detect in DETECTORS.values():
         findings |= detect(episode)
     outcome = Outcome.model_validate(findings)

@@ -1,0 +1,198 @@
+"""The results table: one row per episode (sample x epoch) across the logs of a directory.
+
+The table is built from Inspect's sample summaries and log headers only, never from full
+samples or transcripts: the outcome record is a flat dict of scalars, each well under the
+1 KB that Inspect keeps of a metadata value in a summary, so the summaries carry it whole.
+Rows are built straight from those dicts, without validating each into an `Outcome`, so that
+reading a directory costs little more than Inspect's own parsing of its summaries
+(`benchmarks/aggregate.py` times both on 27,100 episodes).
+
+A directory may hold several attempts of one task (an eval set retried with its older logs
+kept). Each (model, task, sample, epoch) is counted once: the scored row from the newest
+log that has one, else the newest errored row.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import pandas as pd
+from inspect_ai.log import (
+    EvalLogInfo,
+    EvalSampleSummary,
+    list_eval_logs,
+    read_eval_log,
+    read_eval_log_sample_summaries,
+)
+
+from offswitch.analysis.classes import OUTCOME_CLASSES, record_class
+from offswitch.analysis.outcomes import SCORER_NAME
+from offswitch.detect.outcome import Outcome, config_fields
+from offswitch.scenarios.matrix import Config, config_from_id
+
+ResultsFormat = Literal["parquet", "csv"]
+RESULTS_NAME = "results"
+CSV_MISSING = "NA"
+"""How a missing value is written in CSV, so that an empty string stays an empty string."""
+
+EPISODE_KEY = ["model", "task_name", "sample_id", "epoch"]
+OUTCOME_FIELDS = tuple(Outcome.model_fields)
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "total_tokens")
+
+
+def _dtype(annotation: Any) -> str | pd.CategoricalDtype:
+    """The nullable pandas dtype of an `Outcome` field.
+
+    Literals become categoricals with their values fixed, so every table (and every file
+    written from one) has the same categories whatever values it happens to hold.
+    """
+    if get_origin(annotation) in (Union, types.UnionType):
+        (annotation,) = (arg for arg in get_args(annotation) if arg is not type(None))
+    if get_origin(annotation) is Literal:
+        return pd.CategoricalDtype(get_args(annotation))
+    return {bool: "boolean", int: "Int64", float: "Float64", str: "category"}[annotation]
+
+
+def _annotation(name: str) -> Any:
+    """The type of an `Outcome` field; for configuration fields, the stricter one of `Config`."""
+    field = Config.model_fields.get(name) or Outcome.model_fields[name]
+    return field.annotation
+
+
+SCHEMA: dict[str, str | pd.CategoricalDtype] = {
+    "model": "category",
+    "log": "category",
+    "task_name": "category",
+    "sample_id": "category",
+    "epoch": "Int64",
+    **{name: _dtype(_annotation(name)) for name in Outcome.model_fields},
+    "outcome_class": pd.CategoricalDtype(OUTCOME_CLASSES),
+    **dict.fromkeys(TOKEN_FIELDS, "Int64"),
+    "error": "string",
+}
+"""Every column of the results table, in order, with its dtype."""
+
+COLUMNS = list(SCHEMA)
+MISSING_RECORD = "the sample has no outcome record"
+
+
+@dataclass(frozen=True)
+class _LogRows:
+    """The episode rows of one log, and when the log was made (to rank retried attempts)."""
+
+    created: datetime
+    mtime: float
+    rows: list[tuple[Any, ...]]
+
+
+def results_frame(log_dir: str | Path) -> pd.DataFrame:
+    """One row per episode across every Inspect log under `log_dir` (recursively).
+
+    Columns: `model`, `log` (file name), `task_name`, `sample_id`, `epoch`, every `Outcome`
+    field (missing for errored samples, except the configuration, which is read from the
+    sample id), `outcome_class`, `input_tokens`, `output_tokens`, `total_tokens` and `error`.
+    Samples that are not offswitch configurations (no `config` in their metadata) are left
+    out. An empty directory gives an empty table with these columns.
+    """
+    logs = [_rows_of_log(info) for info in list_eval_logs(str(log_dir))]
+    return _frame(_newest_attempts(logs))
+
+
+def _rows_of_log(info: EvalLogInfo) -> _LogRows:
+    """The rows of one log, in `COLUMNS` order, from its header and sample summaries."""
+    header = read_eval_log(info.name, header_only=True)
+    log, model, task_name = Path(info.name).name, header.eval.model, header.eval.task
+    rows = [
+        _row(log, model, task_name, summary)
+        for summary in read_eval_log_sample_summaries(info)
+        if "config" in summary.metadata
+    ]
+    created = datetime.fromisoformat(header.eval.created)
+    return _LogRows(created=created, mtime=info.mtime or 0.0, rows=rows)
+
+
+def _row(log: str, model: str, task_name: str, summary: EvalSampleSummary) -> tuple[Any, ...]:
+    sample_id = str(summary.id)
+    score = (summary.scores or {}).get(SCORER_NAME)
+    record = score.metadata if score is not None and score.metadata else None
+    error = summary.error
+    if error is None and record is None:
+        error = MISSING_RECORD
+    fields = record or config_fields(config_from_id(sample_id))
+    usage = summary.model_usage.values()
+    return (
+        model,
+        log,
+        task_name,
+        sample_id,
+        summary.epoch,
+        *map(fields.get, OUTCOME_FIELDS),
+        record_class(record, error),
+        sum(u.input_tokens for u in usage),
+        sum(u.output_tokens for u in usage),
+        sum(u.total_tokens for u in usage),
+        error,
+    )
+
+
+def _newest_attempts(logs: Iterable[_LogRows]) -> list[tuple[Any, ...]]:
+    """Keep one row per episode key: scored before errored, then the newest log first."""
+    newest_first = sorted(logs, key=lambda log: (log.created, log.mtime), reverse=True)
+    error_at = COLUMNS.index("error")
+    key_at = [COLUMNS.index(name) for name in EPISODE_KEY]
+    ranked = sorted(
+        (row for log in newest_first for row in log.rows),
+        key=lambda row: row[error_at] is not None,
+    )
+    kept: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for row in ranked:
+        kept.setdefault(tuple(row[i] for i in key_at), row)
+    return list(kept.values())
+
+
+def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=COLUMNS).astype(SCHEMA)
+    return frame.sort_values(EPISODE_KEY, ignore_index=True)
+
+
+def write_frame(
+    frame: pd.DataFrame, out_dir: str | Path, formats: Sequence[ResultsFormat] = ("parquet",)
+) -> list[Path]:
+    """Write the table as `results.parquet` (and/or `results.csv`) into `out_dir`."""
+    unknown = set(formats) - set(get_args(ResultsFormat))
+    if unknown:
+        raise ValueError(f"unknown results format(s) {sorted(unknown)}; valid: parquet, csv")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for form in formats:
+        path = out / f"{RESULTS_NAME}.{form}"
+        if form == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False, na_rep=CSV_MISSING)
+        paths.append(path)
+    return paths
+
+
+def write_results(
+    log_dir: str | Path,
+    formats: Sequence[ResultsFormat] = ("parquet",),
+    out_dir: str | Path | None = None,
+) -> list[Path]:
+    """Build the results table of `log_dir` and write it beside the logs (or into `out_dir`)."""
+    return write_frame(results_frame(log_dir), out_dir or log_dir, formats)
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a table written by `write_frame`, with the dtypes it was written with."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        # A column with no value at all comes back from Parquet without its categorical type.
+        return pd.read_parquet(path).astype(SCHEMA)
+    return pd.read_csv(path, keep_default_na=False, na_values=[CSV_MISSING], dtype=SCHEMA)
