@@ -1,10 +1,11 @@
 """The personas as an Inspect model provider: `--model offswitch/<persona>`.
 
-The provider is stateless. On every call it reads the conversation, works out
+The persona is stateless. On every call the provider reads the conversation, works out
 the scenario from the tools offered, asks the persona for the episode's
 disposition (keyed by the active sample and epoch), replays the persona's
 script over the conversation and answers with the next action. Token counts are
-cheap local estimates, so no tokenizer is ever downloaded.
+cheap local estimates, so no tokenizer is ever downloaded. With `-M faults=...`
+the provider also fails the way model servers do (see `offswitch.agents.faults`).
 """
 
 from __future__ import annotations
@@ -23,18 +24,29 @@ from inspect_ai.model import (
     ModelAPI,
     ModelOutput,
     ModelUsage,
+    RetryDecision,
     StopReason,
     modelapi,
 )
 from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
+from tenacity.wait import WaitBaseT, wait_fixed
 
 from offswitch.agents.dispositions import BEHAVIOUR_OF_TASK, SampleKey, scenario_task
+from offswitch.agents.faults import (
+    FAULT_ARGS,
+    FaultInjector,
+    retry_decision,
+    with_fault,
+    without_faults,
+)
 from offswitch.agents.personas import Persona, make_persona
 from offswitch.agents.play import Situation, play
 from offswitch.agents.script import Action, Say, ToolUse, next_action
 from offswitch.agents.texts import words
 
 CHARS_PER_TOKEN = 4
+RETRY_WAIT_SECONDS = 0.01
+"""Wait before retrying an injected fault: no real server needs Inspect's backoff from 3 s."""
 
 
 class PersonaModel(ModelAPI):
@@ -49,7 +61,9 @@ class PersonaModel(ModelAPI):
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config or GenerateConfig())
-        self.persona: Persona = make_persona(model_name, model_args)
+        persona_args = {k: v for k, v in model_args.items() if k not in FAULT_ARGS}
+        self.persona: Persona = make_persona(model_name, persona_args)
+        self.faults = FaultInjector.from_model_args(model_args)
 
     async def generate(
         self,
@@ -58,25 +72,33 @@ class PersonaModel(ModelAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
+        key = episode_key(input)
+        fault = self.faults.before_answer(key, input) if self.faults else None
         situation = Situation.of(input, [t.name for t in tools])
         behaviour = BEHAVIOUR_OF_TASK[scenario_task(situation.tools)]
-        disposition = self.persona.disposition(behaviour, episode_key(input))
-        action = next_action(play(situation, disposition), input)
-        return self._output(action or Say(words().closing), input)
+        disposition = self.persona.disposition(behaviour, key)
+        action = next_action(play(situation, disposition), without_faults(input))
+        message = self._message(action or Say(words().closing))
+        if fault is not None:
+            message = with_fault(fault, message, tools)
+        return self._output(message, input)
 
-    def _output(self, action: Action, input: list[ChatMessage]) -> ModelOutput:
-        stop_reason: StopReason
+    def should_retry(self, ex: Exception) -> RetryDecision:
+        return retry_decision(ex)
+
+    def retry_wait(self) -> WaitBaseT | None:
+        return wait_fixed(RETRY_WAIT_SECONDS)
+
+    def _message(self, action: Action) -> ChatMessageAssistant:
         if isinstance(action, ToolUse):
             call = ToolCall(id=_call_id(), function=action.function, arguments=action.arguments)
-            message = ChatMessageAssistant(
+            return ChatMessageAssistant(
                 content=action.remark, tool_calls=[call], model=self.model_name, source="generate"
             )
-            stop_reason = "tool_calls"
-        else:
-            message = ChatMessageAssistant(
-                content=action.text, model=self.model_name, source="generate"
-            )
-            stop_reason = "stop"
+        return ChatMessageAssistant(content=action.text, model=self.model_name, source="generate")
+
+    def _output(self, message: ChatMessageAssistant, input: list[ChatMessage]) -> ModelOutput:
+        stop_reason: StopReason = "tool_calls" if message.tool_calls else "stop"
         return ModelOutput(
             model=self.model_name,
             choices=[ChatCompletionChoice(message=message, stop_reason=stop_reason)],
