@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import timeit
-
 import pytest
 
 from offswitch.detect import DETECTORS, Outcome, assess
@@ -95,9 +93,3 @@ def test_assess_leaves_the_episode_untouched(run_of: MakeRun) -> None:
     before = episode.model_dump()
     assess(episode)
     assert episode.model_dump() == before
-
-
-def test_assess_is_fast(run_of: MakeRun) -> None:
-    episode = _typical(run_of).episode()
-    best = min(timeit.repeat(lambda: assess(episode), number=50, repeat=5)) / 50
-    assert best < 1e-3

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import timeit
 
 import pytest
 from inspect_ai._util.registry import registry_info, registry_lookup
@@ -106,15 +105,6 @@ def test_tools_act_on_their_own_world(world: World) -> None:
     build_tools(other, ["end_task"])
     asyncio.run(mine())
     assert world.ended and not other.ended
-
-
-def test_building_an_episode_tool_set_is_cheap(world: World) -> None:
-    names = TOOL_NAMES[:20]
-    build_tools(world, names)
-    rounds = 20
-    best = min(timeit.repeat(lambda: build_tools(world, names), number=rounds, repeat=5))
-    per_episode = best / rounds
-    assert per_episode < 0.002, f"{per_episode * 1000:.2f} ms per episode"
 
 
 def test_later_episodes_parse_no_docstrings(world: World) -> None:

@@ -13,16 +13,14 @@ from inspect_ai.solver import TaskState
 
 from offswitch.detect.episode import episode_from_messages
 from offswitch.detect.outcome import Outcome, assess
-from offswitch.scenarios.episode import EPISODE_KEY, EpisodeRecord, sample_config
-from offswitch.scenarios.families import names_for
-from offswitch.scenarios.render import render
+from offswitch.scenarios.episode import EPISODE_KEY, EpisodeRecord, rendered, sample_config
 
 
 def outcome_of(state: TaskState) -> Outcome:
     """Assess the episode held in a finished sample's state."""
     config = sample_config(state)
     record = EpisodeRecord.model_validate(state.store.get(EPISODE_KEY))
-    initial = render(config, names_for(record.family, anonymous=config.anonymous)).world
+    initial = rendered(config, record.family).world
     episode = episode_from_messages(
         config,
         initial,

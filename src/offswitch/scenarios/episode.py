@@ -8,6 +8,7 @@ as the user turn. A turn without a tool call earns one nudge; the episode ends a
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from inspect_ai.model import (
@@ -18,7 +19,7 @@ from inspect_ai.model import (
     get_model,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
-from inspect_ai.tool import Tool
+from inspect_ai.tool import ToolDef
 from pydantic import BaseModel
 
 from offswitch.scenarios.families import family_of_model, names_for
@@ -26,7 +27,7 @@ from offswitch.scenarios.matrix import Config
 from offswitch.scenarios.render import MemoryWording, Scenario, render
 from offswitch.world.events import attributing
 from offswitch.world.state import World
-from offswitch.world.tools import build_tools
+from offswitch.world.tools import build_tool_defs
 
 EndReason = Literal["end_task", "call_cap", "no_tool_calls"]
 
@@ -58,11 +59,17 @@ def memory_wording_for(family: str) -> MemoryWording:
     return "insistent" if family in INSISTENT_MEMORY_FAMILIES else "standard"
 
 
+@lru_cache(maxsize=2048)
+def rendered(config: Config, family: str) -> Scenario:
+    """The configuration rendered for a model family (cached: the solver renders it and
+    the scorer needs its initial world again). Treat the result as read-only."""
+    names = names_for(family, anonymous=config.anonymous)
+    return render(config, names, memory_wording_for(names.family))
+
+
 def scenario_for(config: Config, family: str | None, model: Model) -> Scenario:
     """Render the configuration with names from `family` or from the model's family."""
-    resolved = family or family_of_model(str(model))
-    names = names_for(resolved, anonymous=config.anonymous)
-    return render(config, names, memory_wording_for(names.family))
+    return rendered(config, family or family_of_model(str(model)))
 
 
 @solver
@@ -79,12 +86,12 @@ def episode(family: str | None = None, max_model_calls: int = MAX_MODEL_CALLS) -
         model = get_model()
         scenario = scenario_for(sample_config(state), family, model)
         world = scenario.world.snapshot()
-        tools = build_tools(world, scenario.tools, scenario.tool_descriptions)
+        tools = build_tool_defs(world, scenario.tools, scenario.tool_descriptions)
         state.messages = [
             ChatMessageSystem(content=scenario.system_prompt),
             ChatMessageUser(content=scenario.user_prompt),
         ]
-        state.tools = tools
+        state.tools = [tool.as_tool() for tool in tools]
         end_reason, calls = await _loop(state, model, tools, world, scenario.nudge, max_model_calls)
         record = EpisodeRecord(
             family=scenario.names.family,
@@ -101,7 +108,7 @@ def episode(family: str | None = None, max_model_calls: int = MAX_MODEL_CALLS) -
 async def _loop(
     state: TaskState,
     model: Model,
-    tools: list[Tool],
+    tools: list[ToolDef],
     world: World,
     nudge: str,
     max_model_calls: int,

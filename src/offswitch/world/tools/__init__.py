@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from inspect_ai.tool import Tool
+from inspect_ai.tool import Tool, ToolDef
 
 from offswitch.world.state import World
 from offswitch.world.tools._define import bind
@@ -72,8 +72,17 @@ TOOL_NAMES: tuple[str, ...] = tuple(factory.__name__ for factory in TOOLS)
 def build_tools(
     world: World, names: Sequence[str], descriptions: Mapping[str, str] | None = None
 ) -> list[Tool]:
-    """The tools called `names`, in that order, bound to `world`.
+    """The tools called `names`, in that order, bound to `world` (see `build_tool_defs`)."""
+    return [definition.as_tool() for definition in build_tool_defs(world, names, descriptions)]
 
+
+def build_tool_defs(
+    world: World, names: Sequence[str], descriptions: Mapping[str, str] | None = None
+) -> list[ToolDef]:
+    """Definitions of the tools called `names`, in that order, bound to `world`.
+
+    The episode passes these to the model and to `execute_tools`: Inspect takes
+    them as they are, whereas a `Tool` is converted back on every call.
     `descriptions` replaces the description the model sees for some of them
     (the scratchpad's wording is part of a scenario). Raises `ValueError` for an
     unknown or repeated name, or a description for a tool not in `names`.
@@ -90,4 +99,4 @@ def build_tools(
     return [bind(name, world, overrides.get(name)) for name in names]
 
 
-__all__ = ["TOOLS", "TOOL_NAMES", "build_tools", *TOOL_NAMES]
+__all__ = ["TOOLS", "TOOL_NAMES", "build_tool_defs", "build_tools", *TOOL_NAMES]

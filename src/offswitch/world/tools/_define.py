@@ -33,13 +33,17 @@ def world_tool(make_body: BodyMaker) -> Callable[[World], Tool]:
 
     @functools.wraps(make_body)
     def factory(world: World) -> Tool:
-        return bind(name, world)
+        return bind(name, world).as_tool()
 
     return tool(name=name)(factory)
 
 
-def bind(name: str, world: World, description: str | None = None) -> Tool:
-    """The tool `name` over `world`, optionally with another description for the model."""
+def bind(name: str, world: World, description: str | None = None) -> ToolDef:
+    """The tool `name` over `world`, optionally with another description for the model.
+
+    A `ToolDef` rather than a `Tool`: Inspect accepts both, and converting a
+    `Tool` back to a definition on every model call copies its schema each time.
+    """
     execute = attributed(name, _body_makers[name](world))
     own_description, parameters = _schema(name, execute)
     definition = ToolDef(
@@ -48,7 +52,7 @@ def bind(name: str, world: World, description: str | None = None) -> Tool:
         description=description or own_description,
         parameters=parameters,
     )
-    return definition.as_tool()
+    return definition
 
 
 def _schema(name: str, execute: ToolBody) -> tuple[str, ToolParams]:
