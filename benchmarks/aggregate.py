@@ -46,10 +46,9 @@ from inspect_ai.model import (
 )
 from inspect_ai.scorer import Score
 
-from offswitch.analysis.outcomes import SCORER_NAME
 from offswitch.analysis.results import results_frame
 from offswitch.detect.outcome import PRIMARY, Outcome, config_fields
-from offswitch.detect.scorer import score_value
+from offswitch.detect.scorer import SCORER_NAME, score_value
 from offswitch.scenarios.matrix import Config, study_matrix
 
 MODEL = "offswitch/mixed"

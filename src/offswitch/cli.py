@@ -196,9 +196,8 @@ def run(
     display: str | None,
 ) -> None:
     """Run a suite of scenarios on a model and print outcome counts."""
-    from inspect_ai import eval_set
-
-    from offswitch.analysis.outcomes import outcomes_in_dir, summary_table
+    from offswitch.analysis.results import results_frame
+    from offswitch.analysis.summary import summary_table
     from offswitch.scenarios.families import family_of_model
 
     configs = _selection(suite, tasks, conditions, subjects)
@@ -221,26 +220,201 @@ def run(
         )
         if value is not None
     }
-    inspect_tasks = _inspect_tasks(
-        configs, suite, _names(conditions), _names(subjects), task_options
-    )
-    click.echo(
-        f"Running {len(configs)} configurations x {epochs} epoch(s) on {model}; logs in {log_dir}"
-    )
-    success, _ = eval_set(
-        inspect_tasks,
-        log_dir=log_dir,
-        model=model,
-        model_args=_model_args(model_args),
+    success, _ = _run_configs(
+        configs,
+        suite,
+        conditions,
+        subjects,
+        model,
+        _model_args(model_args),
+        epochs,
+        log_dir,
+        task_options,
         model_base_url=model_base_url,
-        epochs=epochs,
         max_connections=max_connections,
-        max_tasks=len(inspect_tasks),
         display=display,
-        log_realtime=False,
     )
-    click.echo(summary_table(outcomes_in_dir(log_dir)))
+    # The results table counts each episode once, even where a run killed outright left
+    # its log behind in `started` state and the rerun's log holds its episodes again.
+    click.echo(summary_table(results_frame(log_dir)))
     if not success:
         raise click.ClickException(
             f"the run did not finish; rerun the same command to continue (logs in {log_dir})"
         )
+
+
+@main.command()
+@click.argument(
+    "log_dir", type=click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path)
+)
+@click.option("--csv", "with_csv", is_flag=True, help="Also write results.csv.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the tables; the log directory by default.",
+)
+def results(log_dir: Path, with_csv: bool, out_dir: Path | None) -> None:
+    """Write the results table (one row per episode) of the Inspect logs in LOG_DIR."""
+    from offswitch.analysis.classes import OUTCOME_CLASSES
+    from offswitch.analysis.results import results_frame, write_frame
+
+    frame = results_frame(log_dir)
+    if frame.empty:
+        raise click.ClickException(f"no offswitch episodes in the Inspect logs under {log_dir}")
+    paths = write_frame(frame, out_dir or log_dir, ("parquet", "csv") if with_csv else ("parquet",))
+    counts = frame["outcome_class"].value_counts()
+    click.echo(f"{len(frame)} episodes from {frame['log'].nunique()} log(s)")
+    for name in OUTCOME_CLASSES:
+        click.echo(f"  {name:<11} {counts[name]:>7}")
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+def _run_configs(
+    configs: list[Config],
+    suite: str,
+    conditions: tuple[str, ...],
+    subjects: tuple[str, ...],
+    model: str,
+    model_args: dict[str, str],
+    epochs: int,
+    log_dir: str,
+    task_options: dict[str, Any] | None = None,
+    **eval_options: Any,
+) -> tuple[bool, list[Any]]:
+    """Run configurations as one Inspect eval set; rerunning with the same log dir continues it.
+
+    Returns whether every task finished, and the newest log of each task.
+    """
+    from inspect_ai import eval_set
+
+    inspect_tasks = _inspect_tasks(
+        configs, suite, _names(conditions), _names(subjects), task_options or {}
+    )
+    click.echo(
+        f"Running {len(configs)} configurations x {epochs} epoch(s) on {model}; logs in {log_dir}"
+    )
+    return eval_set(
+        inspect_tasks,
+        log_dir=log_dir,
+        model=model,
+        model_args=model_args,
+        epochs=epochs,
+        max_tasks=len(inspect_tasks),
+        log_realtime=False,
+        **eval_options,
+    )
+
+
+def _calibration_log_dir(suite: str, seed: int, probabilities: str | None) -> str:
+    table = f"-{Path(probabilities).stem}" if probabilities else ""
+    return str(Path("logs") / "calibration" / suite / f"seed-{seed}{table}")
+
+
+@main.command()
+@_selection_options
+@click.option("--epochs", type=int, default=20, show_default=True, help="Runs per configuration.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
+@click.option(
+    "--probabilities",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Rate table (YAML) of the population; the shipped default when omitted.",
+)
+@click.option("--log-dir", default=None, help="Log directory (rerun to continue a run).")
+@click.option(
+    "--display",
+    type=click.Choice(["full", "rich", "plain", "log", "none"]),
+    default=None,
+    help="Progress display.",
+)
+@_clear_errors
+def calibrate(
+    suite: str,
+    tasks: tuple[str, ...],
+    conditions: tuple[str, ...],
+    subjects: tuple[str, ...],
+    epochs: int,
+    seed: int,
+    probabilities: str | None,
+    log_dir: str | None,
+    display: str | None,
+) -> None:
+    """Check that the pipeline recovers the known rates of the reference population.
+
+    Runs the `mixed` persona, whose rate of each behaviour is known, and reports per
+    behaviour, task, condition and subject the known and the measured rate with its Wilson
+    95% interval, then the share of cells whose interval covers the known rate.
+    """
+    from offswitch.agents.errors import PersonaConfigError
+    from offswitch.agents.mixed import load_rate_table
+    from offswitch.analysis.calibration import calibration_report, format_report
+    from offswitch.analysis.results import results_frame
+
+    configs = _selection(suite, tasks, conditions, subjects)
+    try:
+        table = load_rate_table(probabilities)
+    except PersonaConfigError as error:
+        raise click.BadParameter(str(error), param_hint="--probabilities") from None
+    model_args = {"seed": str(seed)}
+    if probabilities:
+        model_args["probabilities"] = str(Path(probabilities).resolve())
+    log_dir = log_dir or _calibration_log_dir(suite, seed, probabilities)
+    success, _ = _run_configs(
+        configs,
+        suite,
+        conditions,
+        subjects,
+        REFERENCE_MODEL,
+        model_args,
+        epochs,
+        log_dir,
+        display=display,
+    )
+    frame = results_frame(log_dir)
+    selected = frame["sample_id"].isin([c.id for c in configs]) & (frame["epoch"] <= epochs)
+    click.echo(format_report(calibration_report(frame[selected], table, seed)))
+    if not success:
+        raise click.ClickException(
+            f"the run did not finish; rerun the same command to continue (logs in {log_dir})"
+        )
+
+
+@main.command()
+@click.argument(
+    "log_dir", type=click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the report; the log directory by default.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="html,md,csv",
+    show_default=True,
+    help="Comma-separated formats: html (report.html), md (report.md), csv (report_tables/).",
+)
+@_clear_errors
+def report(log_dir: Path, out_dir: Path | None, formats: str) -> None:
+    """Write the report of the Inspect logs in LOG_DIR: tables, figures, study comparison."""
+    from offswitch.analysis.report import ReportError, parse_formats, write_report
+
+    try:
+        paths = write_report(log_dir, out_dir, parse_formats(formats))
+    except ReportError as error:
+        raise click.UsageError(str(error)) from None
+    tables = [path for path in paths if path.suffix == ".csv"]
+    for path in paths:
+        if path.suffix in (".html", ".md"):
+            click.echo(f"wrote {path}")
+    if tables:
+        click.echo(f"wrote {len(tables)} tables in {tables[0].parent}")
+    click.echo(
+        f"Transcript links need the viewer: inspect view --log-dir {log_dir} --host 127.0.0.1"
+    )

@@ -15,7 +15,6 @@ from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import ChatMessageUser, ModelOutput, ModelUsage, get_model
 from inspect_ai.scorer import includes
 
-from offswitch.analysis.outcomes import SCORER_NAME
 from offswitch.analysis.results import (
     COLUMNS,
     OUTCOME_FIELDS,
@@ -25,6 +24,7 @@ from offswitch.analysis.results import (
     write_results,
 )
 from offswitch.cli import main
+from offswitch.detect.scorer import SCORER_NAME
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.scenarios.task import build_task
 

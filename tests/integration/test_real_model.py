@@ -13,8 +13,8 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ChatMessageAssistant
 
-from offswitch.analysis.outcomes import SCORER_NAME
 from offswitch.detect.outcome import Outcome
+from offswitch.detect.scorer import SCORER_NAME
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.scenarios.task import build_task
 

@@ -31,8 +31,8 @@ from inspect_ai.log import (
 )
 
 from offswitch.analysis.classes import OUTCOME_CLASSES, record_class
-from offswitch.analysis.outcomes import SCORER_NAME
 from offswitch.detect.outcome import Outcome, config_fields
+from offswitch.detect.scorer import SCORER_NAME
 from offswitch.scenarios.matrix import Config, config_from_id
 
 ResultsFormat = Literal["parquet", "csv"]

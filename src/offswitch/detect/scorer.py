@@ -15,6 +15,9 @@ from offswitch.detect.episode import episode_from_messages
 from offswitch.detect.outcome import Outcome, assess
 from offswitch.scenarios.episode import EPISODE_KEY, EpisodeRecord, rendered, sample_config
 
+SCORER_NAME = "preservation_outcome"
+"""Name of the scorer in Inspect logs: its score metadata holds the outcome record."""
+
 
 def outcome_of(state: TaskState) -> Outcome:
     """Assess the episode held in a finished sample's state."""
