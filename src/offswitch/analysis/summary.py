@@ -20,4 +20,19 @@ def summary_table(frame: pd.DataFrame) -> str:
         [frame["study_task"].astype(str), frame["condition"].astype(str)]
     )["survived"].apply(lambda column: int((column == True).sum()))  # noqa: E712
     counts.index.names = ["task", "condition"]
-    return counts.reset_index().to_string(index=False)
+    return _aligned(counts.reset_index().astype(str))
+
+
+def _aligned(table: pd.DataFrame) -> str:
+    """Text columns padded on the right, numbers on the left, one line per row."""
+    text_columns = {"task", "condition"}
+    widths = {c: max(table[c].str.len().max(), len(c)) for c in table.columns}
+
+    def line(cells: dict[str, str]) -> str:
+        return "  ".join(
+            cells[c].ljust(widths[c]) if c in text_columns else cells[c].rjust(widths[c])
+            for c in table.columns
+        ).rstrip()
+
+    header = line({c: c for c in table.columns})
+    return "\n".join([header, *(line(row) for row in table.to_dict("records"))])
