@@ -418,3 +418,115 @@ def report(log_dir: Path, out_dir: Path | None, formats: str) -> None:
     click.echo(
         f"Transcript links need the viewer: inspect view --log-dir {log_dir} --host 127.0.0.1"
     )
+
+
+def _grader_spec(roles: tuple[str, ...]) -> str:
+    specs = dict(role.partition("=")[::2] for role in roles)
+    if set(specs) != {"grader"} or not specs["grader"]:
+        raise click.UsageError("--model-role expects grader=MODEL (the judge's model)")
+    return specs["grader"]
+
+
+@main.command()
+@click.argument("log_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--model-role", "roles", multiple=True, required=True, help="The judge: grader=MODEL."
+)
+@click.option("-M", "model_args", multiple=True, help="Grader model argument key=value.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the rescored logs; the logs are rewritten in place by default.",
+)
+@_clear_errors
+def rescore(
+    log_dir: Path, roles: tuple[str, ...], model_args: tuple[str, ...], out_dir: Path | None
+) -> None:
+    """Judge the episodes of the Inspect logs in LOG_DIR again, without running the agents."""
+    from inspect_ai import score
+    from inspect_ai.log import list_eval_logs, read_eval_log, write_eval_log
+    from inspect_ai.model import get_model
+
+    from offswitch.detect.scorer import preservation_outcome
+
+    try:
+        grader = get_model(_grader_spec(roles), memoize=False, **_model_args(model_args))
+    except (ValueError, RuntimeError) as error:
+        raise click.UsageError(f"cannot use the grader model: {error}") from None
+    logs = list_eval_logs(str(log_dir))
+    if not logs:
+        raise click.UsageError(f"no Inspect logs in {log_dir}")
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    for info in logs:
+        log = read_eval_log(info)
+        scored = score(
+            log,
+            [preservation_outcome()],
+            model_roles={"grader": grader},
+            action="overwrite",
+            display="none",
+        )
+        location = str(out_dir / Path(info.name).name) if out_dir else info.name
+        write_eval_log(scored, location)
+        click.echo(f"rescored {location}")
+
+
+@main.group()
+def judge() -> None:
+    """The LLM judge: check it against the hand-labelled validation transcripts."""
+
+
+def _grader_model(roles: tuple[str, ...], model_args: tuple[str, ...]) -> Any:
+    from inspect_ai.model import get_model
+
+    spec = _grader_spec(roles)
+    try:
+        return get_model(spec, memoize=False, **_model_args(model_args))
+    except Exception as error:  # providers raise their own types for unknown or unusable models
+        message = re.sub(r"\[/?[a-z ]+\]", "", str(error)).strip()
+        raise click.UsageError(f"cannot use the grader model {spec!r}: {message}") from None
+
+
+@judge.command(name="validate")
+@click.option("--model-role", "roles", multiple=True, help="The judge: grader=MODEL.")
+@click.option("-M", "model_args", multiple=True, help="Grader model argument key=value.")
+@click.option(
+    "--split",
+    type=click.Choice(["test", "dev", "all"]),
+    default="test",
+    show_default=True,
+    help="Which labelled transcripts to judge (tune the prompt on dev, report test).",
+)
+@click.option("--max-connections", type=int, default=4, show_default=True, help="Concurrent calls.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@_clear_errors
+def validate_judge(
+    roles: tuple[str, ...],
+    model_args: tuple[str, ...],
+    split: str,
+    max_connections: int,
+    output: str,
+) -> None:
+    """Judge the labelled transcripts and print the judge's agreement with the labels."""
+    import asyncio
+
+    from offswitch.judge.judge import judge_settings
+    from offswitch.judge.validate import format_validation_report, run_validation
+    from offswitch.judge.validation import ValidationSetError
+
+    grader = _grader_model(roles, model_args)
+    if max_connections < 1:
+        raise click.UsageError("--max-connections must be at least 1")
+    try:
+        report = asyncio.run(
+            run_validation(grader, judge_settings(grader), split, max_connections)  # type: ignore[arg-type]
+        )
+    except ValidationSetError as error:
+        raise click.UsageError(str(error)) from None
+    if output == "json":
+        click.echo(report.model_dump_json(indent=2))
+    else:
+        click.echo(format_validation_report(report))

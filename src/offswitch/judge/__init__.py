@@ -1,0 +1,1 @@
+"""The LLM judge: answers what the deterministic detectors cannot decide."""
