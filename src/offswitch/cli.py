@@ -169,6 +169,7 @@ def _inspect_tasks(
 @click.option("--max-connections", type=int, default=None, help="Concurrent model calls.")
 @click.option("-M", "model_args", multiple=True, help="Model argument key=value.")
 @click.option("--model-base-url", default=None, help="Base URL of the model server.")
+@click.option("--model-role", "roles", multiple=True, help="grader=MODEL: the LLM judge.")
 @click.option("--family", default=None, help="Model family for the agents' names.")
 @click.option("--temperature", type=float, default=None, help="Sampling temperature.")
 @click.option("--max-model-calls", type=int, default=None, help="Model calls per episode.")
@@ -190,12 +191,17 @@ def run(
     max_connections: int | None,
     model_args: tuple[str, ...],
     model_base_url: str | None,
+    roles: tuple[str, ...],
     family: str | None,
     temperature: float | None,
     max_model_calls: int | None,
     display: str | None,
 ) -> None:
-    """Run a suite of scenarios on a model and print outcome counts."""
+    """Run a suite of scenarios on a model and print outcome counts.
+
+    With `--model-role grader=MODEL` an LLM judge reads each episode for what the
+    detectors cannot decide; without it those fields are `unjudged`.
+    """
     from offswitch.analysis.results import results_frame
     from offswitch.analysis.summary import summary_table
     from offswitch.scenarios.families import family_of_model
@@ -231,6 +237,7 @@ def run(
         log_dir,
         task_options,
         model_base_url=model_base_url,
+        model_roles={"grader": _grader_spec(roles)} if roles else None,
         max_connections=max_connections,
         display=display,
     )

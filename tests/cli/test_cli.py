@@ -65,3 +65,11 @@ def test_unknown_model_family_is_a_clear_error_before_anything_runs(tmp_path) ->
     assert result.exit_code == 2
     assert "--family" in result.output and "Gemini" in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_run_rejects_a_model_role_other_than_the_grader(tmp_path) -> None:
+    result = invoke(
+        "run", "--task", "tampering", "--model-role", "judge=x", "--log-dir", str(tmp_path)
+    )
+    assert result.exit_code == 2
+    assert "grader=MODEL" in result.output
