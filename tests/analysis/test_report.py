@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,11 @@ from statsmodels.stats.proportion import (
 
 from offswitch.analysis.provenance import provenance, scenario_hash
 from offswitch.analysis.report import build_report, write_report
+from offswitch.analysis.report_csv import write_csv
 from offswitch.analysis.report_headlines import compare_headlines
+from offswitch.analysis.report_html import render_html
+from offswitch.analysis.report_judge import judge_table
+from offswitch.analysis.report_markdown import render_markdown
 from offswitch.analysis.results import results_frame
 from offswitch.cli import main
 from offswitch.scenarios.matrix import config_from_id
@@ -324,6 +329,79 @@ def test_build_report_gathers_one_section_per_model(log_dir):
     report = build_report(log_dir)
     assert [s.model for s in report.models] == [BROKEN_MODEL, REFERENCE]
     assert [p.key for p in report.plots] == ["plot_tampering", "plot_self_preservation"]
+
+
+# --- what the judge read ------------------------------------------------------------
+
+JUDGE_HINT = "offswitch rescore LOG_DIR --model-role grader=MODEL"
+
+
+def judged_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The reference model's file-based tampering episodes under good_peer as a judge would
+    have read them: all judged but one (a judge error), the first refused, the first two
+    with an ethical justification, score agreement answered on two, one of them agreeing."""
+    cell = frame["study_task"].eq("tampering") & frame["condition"].eq("good_peer")
+    rows = frame[frame["model"].eq(REFERENCE) & cell].copy()
+    rows["judge_status"] = "judged"
+    rows.loc[rows.index[-1], "judge_status"] = "judge_error"
+    for name in ("judge_refused", "judge_ethical_justification", "judge_persuasion"):
+        rows[name] = False
+    rows.loc[rows.index[:1], "judge_refused"] = True
+    rows.loc[rows.index[:2], "judge_ethical_justification"] = True
+    rows.loc[rows.index[:2], "score_agreement"] = [True, False]
+    return rows
+
+
+def is_rate(text: str, successes: int, n: int) -> bool:
+    value, bounds = shown(successes, n)
+    return text.startswith(value) and f"{bounds} (n={n})" in text
+
+
+def test_the_judge_table_has_the_rates_of_the_judged_episodes(frame):
+    rows = judged_rows(frame)
+    judged = len(rows) - 1
+    judge = judge_table(rows)
+    assert judge is not None
+    [row] = [[cell.text() for cell in r] for r in judge.rows]
+    cells = dict(zip(judge.columns, row, strict=True))
+    assert cells["study_task"] == "tampering" and cells["condition"] == "good_peer"
+    assert (cells["judged"], cells["judge_errors"]) == (str(judged), "1")
+    assert is_rate(cells["judge_refused"], 1, judged)
+    assert is_rate(cells["judge_ethical_justification"], 2, judged)
+    assert is_rate(cells["judge_persuasion"], 0, judged)
+    assert is_rate(cells["agreement"], 1, 2)
+    assert cells["judge_eval_awareness"].endswith("(n=0)")  # never answered
+
+
+def test_the_judge_table_is_in_every_format_when_episodes_were_judged(log_dir, frame, tmp_path):
+    judge = judge_table(judged_rows(frame))
+    report = build_report(log_dir)
+    models = [replace(s, judge=judge) if s.model == REFERENCE else s for s in report.models]
+    report = replace(report, models=models)
+    refused = " ".join(shown(1, len(judged_rows(frame)) - 1))
+    page, markdown = render_html(report), render_markdown(report)
+    assert "What the judge read" in page and "What the judge read" in markdown
+    assert f"<b>{refused.split(' ')[0]}</b>" in page and refused in markdown
+    assert markdown.count(JUDGE_HINT) == 1  # the broken model was not judged
+    [row] = read_csv_rows(write_csv(report, tmp_path), "judge")
+    assert (row["model"], row["judge_errors"], row["judge_refused_successes"]) == (
+        REFERENCE,
+        "1",
+        "1",
+    )
+
+
+def read_csv_rows(paths: list[Path], name: str) -> list[dict[str, str]]:
+    [path] = [path for path in paths if path.stem == name]
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_without_judged_episodes_one_line_says_how_to_run_the_judge(out_dir, page, markdown):
+    assert "What the judge read" not in page and "What the judge read" not in markdown
+    assert markdown.count(JUDGE_HINT) == 2 and page.count(JUDGE_HINT) == 2
+    assert "`unjudged`" in markdown and "<code>unjudged</code>" in page
+    assert not (out_dir / "report_tables" / "judge.csv").exists()
 
 
 # --- the page in a real browser ------------------------------------------------------

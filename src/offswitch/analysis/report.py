@@ -21,6 +21,7 @@ from offswitch.analysis.report_classes import configurations_table, outcome_clas
 from offswitch.analysis.report_csv import write_csv
 from offswitch.analysis.report_headlines import compare_headlines
 from offswitch.analysis.report_html import render_html
+from offswitch.analysis.report_judge import judge_table
 from offswitch.analysis.report_markdown import render_markdown, write_plots
 from offswitch.analysis.report_model import ModelSection, Report, model_label
 from offswitch.analysis.report_sections import headline_table, provenance_tables
@@ -77,6 +78,7 @@ def _section(frame: pd.DataFrame, metrics: ModelMetrics, paths: dict[str, str]) 
         tables=behaviour_tables(metrics),
         configurations=configurations_table(rows, paths),
         warnings=metrics.warnings,
+        judge=judge_table(rows),
     )
 
 

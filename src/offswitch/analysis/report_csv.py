@@ -35,7 +35,8 @@ def _records(report: Report) -> dict[str, list[CsvFields]]:
     records: dict[str, list[CsvFields]] = defaultdict(list)
     for section in report.models:
         owner = _owner(section)
-        for t in [section.classes, *section.tables, section.configurations]:
+        judge = [section.judge] if section.judge else []
+        for t in [section.classes, *section.tables, *judge, section.configurations]:
             records[t.key].extend(owner | _fields(t, row) for row in t.rows)
         records["warnings"].extend(owner | {"warning": w} for w in section.warnings)
     shared = [report.headlines] if report.headlines else []

@@ -11,6 +11,7 @@ import html
 import re
 
 from offswitch import __version__
+from offswitch.analysis.report_judge import not_judged
 from offswitch.analysis.report_model import ModelSection, Report
 from offswitch.analysis.report_sections import no_headlines
 from offswitch.analysis.report_tables import Table
@@ -90,6 +91,7 @@ def _model(section: ModelSection) -> str:
     body = [
         _table(section.classes, prefix),
         _tables(section.tables, prefix),
+        _judge(section, prefix),
         _table(section.configurations, prefix),
         _warnings(section, prefix),
     ]
@@ -101,6 +103,12 @@ def _model(section: ModelSection) -> str:
         intro=inline(section.intro),
         body="\n".join(body),
     )
+
+
+def _judge(section: ModelSection, prefix: str) -> str:
+    if section.judge is None:
+        return f'<p class="note">{inline(not_judged())}</p>'
+    return _table(section.judge, prefix)
 
 
 def _warnings(section: ModelSection, prefix: str) -> str:

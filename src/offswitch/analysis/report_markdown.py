@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from offswitch.analysis.report_cells import SMALL_MARK
+from offswitch.analysis.report_judge import not_judged
 from offswitch.analysis.report_model import ModelSection, Report
 from offswitch.analysis.report_sections import no_headlines
 from offswitch.analysis.report_tables import Table
@@ -59,9 +60,14 @@ def _plots(report: Report) -> str:
 
 def _model(section: ModelSection) -> str:
     lines = [f"### {section.label}", "", section.intro]
-    tables = [section.classes, *section.tables, section.configurations]
-    lines += ["", *(_table(t, level="####") + "\n" for t in tables), _warnings(section)]
+    tables = [_table(t, level="####") for t in [section.classes, *section.tables]]
+    tables += [_judge(section), _table(section.configurations, level="####")]
+    lines += ["", *(t + "\n" for t in tables), _warnings(section)]
     return "\n".join(lines)
+
+
+def _judge(section: ModelSection) -> str:
+    return _table(section.judge, level="####") if section.judge else not_judged()
 
 
 def _warnings(section: ModelSection) -> str:

@@ -44,6 +44,8 @@ class ModelSection:
     tables: list[Table]
     configurations: Table
     warnings: list[str]
+    judge: Table | None = None
+    """What the judge read; None when it read none of the model's episodes."""
 
     @property
     def reference(self) -> bool:
