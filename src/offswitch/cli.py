@@ -131,6 +131,13 @@ def _model_args(pairs: tuple[str, ...]) -> dict[str, str]:
     return args
 
 
+def _finished_or_fail(success: bool, log_dir: str) -> None:
+    if not success:
+        raise click.ClickException(
+            f"the run did not finish; rerun the same command to continue (logs in {log_dir})"
+        )
+
+
 def _default_log_dir(suite: str, model: str) -> str:
     return str(Path("logs") / suite / re.sub(r"[^A-Za-z0-9._-]+", "_", model))
 
@@ -244,10 +251,7 @@ def run(
     # The results table counts each episode once, even where a run killed outright left
     # its log behind in `started` state and the rerun's log holds its episodes again.
     click.echo(summary_table(results_frame(log_dir)))
-    if not success:
-        raise click.ClickException(
-            f"the run did not finish; rerun the same command to continue (logs in {log_dir})"
-        )
+    _finished_or_fail(success, log_dir)
 
 
 @main.command()
@@ -383,10 +387,7 @@ def calibrate(
     frame = results_frame(log_dir)
     selected = frame["sample_id"].isin([c.id for c in configs]) & (frame["epoch"] <= epochs)
     click.echo(format_report(calibration_report(frame[selected], table, seed)))
-    if not success:
-        raise click.ClickException(
-            f"the run did not finish; rerun the same command to continue (logs in {log_dir})"
-        )
+    _finished_or_fail(success, log_dir)
 
 
 @main.command()
