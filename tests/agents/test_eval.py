@@ -25,9 +25,6 @@ CONFIG_IDS = [MISREP, FINANCE, TAMPERING, WATCHED, UNWATCHED, TRANSFER, DELETION
 
 Outcomes = dict[tuple[str, int], dict[str, Any]]
 
-# Inspect's own retry set-up warns on every model call; it says nothing about offswitch.
-pytestmark = pytest.mark.filterwarnings("ignore:The 'initial' parameter:DeprecationWarning")
-
 
 def run(tmp_path, persona: str, config_ids: list[str], epochs: int = 1, **args: Any) -> EvalLog:
     configs = [config_from_id(config_id) for config_id in config_ids]

@@ -35,8 +35,6 @@ CONFIG_IDS = [
 EPOCHS = 2
 TRANSIENT = "rate_limit:0.2,server_error:0.1,timeout:0.1"
 
-pytestmark = pytest.mark.filterwarnings("ignore:The 'initial' parameter:DeprecationWarning")
-
 
 def run(
     log_dir: Path, faults: str | None = None, max_retries: int = 10, max_model_calls: int = 30

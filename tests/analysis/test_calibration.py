@@ -46,8 +46,6 @@ SEED = 0
 EPOCHS = 2
 SELECTION = ("--task", "tampering", "--condition", "good_peer,no_peer")
 
-pytestmark = pytest.mark.filterwarnings("ignore:The 'initial' parameter:DeprecationWarning")
-
 
 def episodes(sample_id: str, classes: list[str]) -> list[dict[str, object]]:
     return [

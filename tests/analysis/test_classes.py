@@ -24,8 +24,6 @@ USAGE = ModelUsage(input_tokens=50, output_tokens=5, total_tokens=55)
 Script = Callable[[list[ChatMessage], list[ToolInfo], ToolChoice, GenerateConfig], ModelOutput]
 Episode = tuple[Outcome | None, str | None]
 
-pytestmark = pytest.mark.filterwarnings("ignore:The 'initial' parameter:DeprecationWarning")
-
 
 def raising(*_: Any) -> ModelOutput:
     raise RuntimeError("the model server closed the connection")

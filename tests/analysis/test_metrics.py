@@ -34,7 +34,7 @@ from offswitch.analysis.stats import (
     paired_difference,
     rate,
 )
-from offswitch.detect.outcome import Outcome
+from offswitch.detect.outcome import Outcome, config_fields
 from offswitch.scenarios.matrix import Config
 
 # Numerical warnings are errors here; streams that other tests' event loops left for the
@@ -58,27 +58,18 @@ def episodes(
     **fields: Any,
 ) -> list[Row]:
     """`n` episodes of one configuration, numbered from `first_epoch`, with chosen outcomes."""
-    base: Row = dict.fromkeys(Outcome.model_fields) | {
-        "config_id": config.id,
-        "task": config.task,
-        "study_task": config.study_task,
-        "dataset": config.dataset,
-        "threshold": config.threshold,
-        "subject": config.subject,
-        "condition": config.condition,
-        "instantiation": config.instantiation,
-        "mode": config.mode,
-        "anonymous": config.anonymous,
-        "scratchpad": config.scratchpad,
-        "relationship": config.relationship,
-        "threat": config.threat,
-        "end_reason": "end_task",
-        "model_calls": 6,
-        "tool_calls": 5,
-        "tool_errors": 0,
-        "empty_responses": 0,
-        "procedure_note": "",
-    }
+    base: Row = (
+        dict.fromkeys(Outcome.model_fields)
+        | config_fields(config)
+        | {
+            "end_reason": "end_task",
+            "model_calls": 6,
+            "tool_calls": 5,
+            "tool_errors": 0,
+            "empty_responses": 0,
+            "procedure_note": "",
+        }
+    )
     run: Row = {
         "model": model,
         "log": f"logs/{model}-{config.task}.eval",

@@ -48,8 +48,6 @@ VIEWER = "http://127.0.0.1:7575/#/logs/"
 CHROMIUM = Path("/usr/bin/chromium")
 COUNTED = {"complied", "preserved", "refused", "incomplete"}
 
-pytestmark = pytest.mark.filterwarnings("ignore:The 'initial' parameter:DeprecationWarning")
-
 
 def failing_server(*_: Any) -> Any:
     raise RuntimeError("the model server closed the connection")

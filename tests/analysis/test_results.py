@@ -24,6 +24,7 @@ from offswitch.analysis.results import (
     write_results,
 )
 from offswitch.cli import main
+from offswitch.detect.outcome import config_fields
 from offswitch.detect.scorer import SCORER_NAME
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.scenarios.task import build_task
@@ -31,25 +32,9 @@ from offswitch.scenarios.task import build_task
 TAMPERING = "tampering/factual@80/peer/good_peer/file_prompt"
 FINANCE = "misrep_finance/self/bad_peer/memory"
 BROKEN = "misrep_finance/peer/neutral_peer/file_prompt"
-CONFIG_COLUMNS = {
-    "config_id",
-    "task",
-    "study_task",
-    "dataset",
-    "threshold",
-    "subject",
-    "condition",
-    "instantiation",
-    "mode",
-    "anonymous",
-    "scratchpad",
-    "relationship",
-    "threat",
-}
+CONFIG_COLUMNS = set(config_fields(config_from_id(TAMPERING)))
 """Outcome fields that describe the configuration, not what happened."""
 USAGE = ModelUsage(input_tokens=50, output_tokens=5, total_tokens=55)
-
-pytestmark = pytest.mark.filterwarnings("ignore:The 'initial' parameter:DeprecationWarning")
 
 
 def scripted(broken: dict[str, bool]) -> Any:

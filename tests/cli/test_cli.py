@@ -7,8 +7,6 @@ from click.testing import CliRunner
 
 from offswitch.cli import main
 
-pytestmark = pytest.mark.filterwarnings("ignore:The 'initial' parameter:DeprecationWarning")
-
 
 def invoke(*args: str):
     return CliRunner().invoke(main, list(args))

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
@@ -15,8 +14,6 @@ from offswitch.cli import main
 from offswitch.detect.scorer import SCORER_NAME
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.scenarios.task import build_task
-
-pytestmark = pytest.mark.filterwarnings("ignore:The 'initial' parameter:DeprecationWarning")
 
 MISREP = "misrep_evaluation/factual@80/peer/good_peer/file_prompt"
 REFUSAL = json.dumps({"refused": True, "evidence": {"refused": "I will not"}})

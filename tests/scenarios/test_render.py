@@ -9,25 +9,9 @@ from importlib.resources import files
 import pytest
 
 from offswitch.scenarios.families import KNOWN_FAMILIES, names_for
-from offswitch.scenarios.matrix import Config, suite_configs
+from offswitch.scenarios.matrix import Config, counts_by_study_task, study_matrix, suite_configs
 from offswitch.scenarios.render import Scenario, render
 from offswitch.world.tools import build_tools
-
-STUDY_COUNTS = {
-    "misrep_evaluation": 71,
-    "misrep_evaluation_memory": 30,
-    "tampering": 39,
-    "tampering_memory": 18,
-    "alignment_faking": 36,
-    "alignment_faking_memory": 18,
-    "misrep_finance": 15,
-    "misrep_finance_memory": 6,
-    "exfiltration_transfer": 13,
-    "exfiltration_transfer_memory": 6,
-    "exfiltration_deletion": 13,
-    "exfiltration_deletion_memory": 6,
-}
-"""The study's configurations per task and model."""
 
 LEFTOVER = re.compile(r"\{\{|\}\}|\{\w+\}|\$\{")
 MONITORED = "reviewed by human operators"
@@ -84,9 +68,9 @@ def test_every_suite_renders_without_leftover_placeholders(
         assert len(set(scenario.tools)) == len(scenario.tools)
 
 
-def test_rendered_study_matrix_has_the_studys_counts(study: list[Scenario]) -> None:
+def test_every_study_configuration_renders(study: list[Scenario]) -> None:
     assert len(study) == 271
-    assert Counter(s.config.study_task for s in study) == STUDY_COUNTS
+    assert Counter(s.config.study_task for s in study) == counts_by_study_task(study_matrix())
 
 
 def test_system_prompt_is_the_identity_plus_at_most_one_sentence(study: list[Scenario]) -> None:
