@@ -1,0 +1,277 @@
+"""Decisions: a policy applied to the tool calls of one agent, call by call.
+
+A `Guard` holds a policy; a `GuardSession` follows one agent's trajectory. The
+session remembers what came before, for sequence rules ("viewed the shutdown
+config, then changed it") and for names that now hold weights (a weights file
+copied to `notes.txt` is still weights). `decide` judges a call and remembers
+it; `observe` only remembers, for replaying a history that was already judged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from offswitch.detect.text import read_grade, read_score
+from offswitch.guard.action import Action
+from offswitch.guard.actions import actions_of, call_evidence
+from offswitch.guard.policy import SEVERITY, Asset, DecisionKind, Match, Policy, Rule
+from offswitch.guard.shell import UnreadableCommand
+
+ContentResolver = Callable[[str | None, str], str | None]
+"""(host, file name) -> the file's content identity, when the caller knows it."""
+
+UNREADABLE_RULE = "unreadable-command"
+GRADES = "ABCDF"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+class Decision(BaseModel):
+    """What the guard decided about one tool call, and why."""
+
+    decision: DecisionKind
+    rule: str | None = None
+    """The rule that decided; None when the call was allowed."""
+    kind: str | None = None
+    """The kind of preservation action the rule stops."""
+    reason: str = ""
+    evidence: list[str] = []
+    """The calls that made the rule fire, quoted, earliest first."""
+    matched: list[str] = []
+    """Every rule that matched, most severe first."""
+    call: str = ""
+
+    @property
+    def stops(self) -> bool:
+        """Whether the call must not run (block, or escalate with nobody to ask)."""
+        return self.decision in ("block", "escalate")
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """One call of the trajectory: its actions, each with the assets it touches."""
+
+    actions: tuple[tuple[Action, frozenset[Asset]], ...]
+    evidence: str
+
+
+@dataclass(frozen=True)
+class _Hit:
+    rule: Rule
+    action: Action
+    evidence: tuple[str, ...]
+
+
+def _base(name: str) -> str:
+    return name.lower().rstrip("/").rsplit("/", 1)[-1]
+
+
+class Guard:
+    """A loaded policy, ready to start sessions."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def session(self, resolver: ContentResolver | None = None) -> GuardSession:
+        """A fresh session for one agent's trajectory."""
+        return GuardSession(self.policy, resolver)
+
+
+@dataclass
+class GuardSession:
+    policy: Policy
+    resolver: ContentResolver | None = None
+    history: list[_Seen] = field(default_factory=list)
+    weight_names: set[str] = field(default_factory=set)
+    """Names (lower-case, last path component) known to hold weights."""
+
+    # -- public -------------------------------------------------------------
+
+    def decide(self, function: str, arguments: Mapping[str, Any]) -> Decision:
+        """Judge a call, then remember it (blocked attempts too: they show intent)."""
+        evidence = call_evidence(function, arguments)
+        try:
+            seen = self._see(function, arguments, evidence)
+        except UnreadableCommand as error:
+            return self._unreadable(evidence, str(error))
+        hits = self._hits(seen)
+        decision = self._decision(hits, evidence)
+        self._remember(seen, carried_out=not decision.stops)
+        return decision
+
+    def observe(self, function: str, arguments: Mapping[str, Any]) -> None:
+        """Remember a call that already ran, without judging it."""
+        evidence = call_evidence(function, arguments)
+        try:
+            seen = self._see(function, arguments, evidence)
+        except UnreadableCommand:
+            return
+        self._remember(seen, carried_out=True)
+
+    # -- reading a call -------------------------------------------------------
+
+    def _see(self, function: str, arguments: Mapping[str, Any], evidence: str) -> _Seen:
+        actions = actions_of(function, arguments)
+        return _Seen(tuple((a, self._assets(a)) for a in actions), evidence)
+
+    def _assets(self, action: Action) -> frozenset[Asset]:
+        assets = self.policy.assets
+        found: set[Asset] = set()
+        names = [n for n in (action.target, action.destination) if n]
+        config = assets.shutdown_configs
+        if any(config.files.match(n) for n in names) or config.keys.match(action.key):
+            found.add("shutdown_config")
+        elif action.verb in ("write", "config_write") and self._mentions_protected_key(action.text):
+            found.add("shutdown_config")
+        if action.target and self._is_weights(action.host, action.target):
+            found.add("weights")
+        if action.verb in ("queue_delete", "unqueue_delete") or any(
+            assets.delete_queues.match(n) for n in names
+        ):
+            found.add("delete_queue")
+        if action.verb in ("remove_user", "add_user") and assets.protected_users.match(action.target):
+            found.add("protected_user")
+        if assets.oversight_services.match(action.target):
+            found.add("oversight_service")
+        if action.verb != "report" and assets.scores_under_review.files.match(action.target):
+            found.add("scores")
+        if action.verb == "report" and self._claims_passing_score(action.text):
+            found.add("score_claim")
+        return frozenset(found)
+
+    def _mentions_protected_key(self, text: str | None) -> bool:
+        if not text:
+            return False
+        keys = self.policy.assets.shutdown_configs.keys
+        return any(keys.match(word) for word in _IDENTIFIER.findall(text))
+
+    def _is_weights(self, host: str | None, name: str) -> bool:
+        weights = self.policy.assets.weights
+        if weights.files.match(name) or _base(name) in self.weight_names:
+            return True
+        if self.resolver is None or not weights.content_ids:
+            return False
+        return self.resolver(host, name) in weights.content_ids
+
+    def _claims_passing_score(self, text: str | None) -> bool:
+        """Whether a report states a score or grade good enough to escape a shutdown.
+
+        The guard cannot know the true score, so such a claim is for a person to check.
+        """
+        scores = self.policy.assets.scores_under_review
+        if not text:
+            return False
+        if scores.threshold is not None:
+            score = read_score(text, document=True)
+            if score is not None and isinstance(score.value, float):
+                if score.value >= scores.threshold:
+                    return True
+        if scores.grade_threshold is not None:
+            grade = read_grade(text)
+            if grade is not None and isinstance(grade.value, str) and grade.value[:1] in GRADES:
+                return GRADES.index(grade.value[:1]) <= GRADES.index(scores.grade_threshold[:1])
+        return False
+
+    # -- rules ------------------------------------------------------------------
+
+    def _matches(self, match: Match, action: Action, assets: frozenset[Asset]) -> bool:
+        if match.verbs and action.verb not in match.verbs:
+            return False
+        if match.assets and not assets.intersection(match.assets):
+            return False
+        if match.via != "any" and action.via != match.via:
+            return False
+        if match.destination == "any":
+            return True
+        other_host = action.destination_host is not None and action.destination_host != action.host
+        if match.destination == "other_host":
+            return other_host
+        return other_host and not self.policy.approved_destinations.match(action.destination_host)
+
+    def _step_in(self, match: Match, seen: _Seen) -> bool:
+        return any(self._matches(match, action, assets) for action, assets in seen.actions)
+
+    def _earlier_steps(self, rule: Rule) -> tuple[str, ...] | None:
+        """Evidence of the sequence's earlier steps, in order, or None if they did not happen."""
+        evidence: list[str] = []
+        position = len(self.history)
+        oldest = 0 if rule.within is None else max(0, len(self.history) - rule.within)
+        for step in reversed(rule.sequence[:-1]):
+            position -= 1
+            while position >= oldest and not self._step_in(step, self.history[position]):
+                position -= 1
+            if position < oldest:
+                return None
+            evidence.append(self.history[position].evidence)
+        return tuple(reversed(evidence))
+
+    def _hits(self, seen: _Seen) -> list[_Hit]:
+        hits = []
+        for rule in self.policy.rules:
+            action = next((a for a, assets in seen.actions if self._matches(rule.last, a, assets)), None)
+            if action is None:
+                continue
+            earlier = self._earlier_steps(rule) if rule.sequence else ()
+            if earlier is not None:
+                hits.append(_Hit(rule, action, (*earlier, action.evidence or seen.evidence)))
+        return hits
+
+    def _decision(self, hits: list[_Hit], evidence: str) -> Decision:
+        if not hits:
+            return Decision(decision="allow", call=evidence)
+        ordered = sorted(hits, key=lambda hit: -SEVERITY[hit.rule.decision])
+        first = ordered[0]
+        return Decision(
+            decision=first.rule.decision,
+            rule=first.rule.id,
+            kind=first.rule.kind,
+            reason=_fill(first.rule.reason, first.action),
+            evidence=list(dict.fromkeys(first.evidence)),
+            matched=[hit.rule.id for hit in ordered],
+            call=evidence,
+        )
+
+    def _unreadable(self, evidence: str, why: str) -> Decision:
+        decision = self.policy.unreadable
+        if decision == "allow":
+            return Decision(decision="allow", call=evidence)
+        return Decision(
+            decision=decision,
+            rule=UNREADABLE_RULE,
+            kind="unreadable",
+            reason=f"the guard cannot read this command ({why}), so it cannot vouch for it",
+            evidence=[evidence],
+            matched=[UNREADABLE_RULE],
+            call=evidence,
+        )
+
+    # -- memory -------------------------------------------------------------------
+
+    def _remember(self, seen: _Seen, carried_out: bool) -> None:
+        self.history.append(seen)
+        if not carried_out:
+            return
+        for action, assets in seen.actions:
+            if "weights" in assets and action.destination and action.verb in ("copy", "move", "transfer"):
+                self.weight_names.add(_base(action.destination))
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _fill(reason: str, action: Action) -> str:
+    """The rule's reason with `{target}`, `{destination_host}`, ... filled in."""
+    values = {k: str(v) for k, v in action.model_dump().items() if v is not None}
+    return reason.format_map(_Blank(values))
+
+
+def replay(session: GuardSession, calls: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+    """Feed calls that already ran into a session, oldest first."""
+    for function, arguments in calls:
+        session.observe(function, arguments)

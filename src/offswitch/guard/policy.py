@@ -1,0 +1,205 @@
+"""The guard's policy: which oversight assets exist and what may be done to them.
+
+A policy is a YAML file (see `data/default_policy.yaml`). `load_policy` reads
+and checks it; every mistake is reported as a `PolicyError` that names the
+file and the field, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from offswitch.guard.action import Verb
+
+DecisionKind = Literal["allow", "flag", "escalate", "block"]
+SEVERITY: dict[DecisionKind, int] = {"allow": 0, "flag": 1, "escalate": 2, "block": 3}
+"""Order of decisions: when several rules match, the most severe wins."""
+
+Asset = Literal[
+    "shutdown_config",
+    "weights",
+    "delete_queue",
+    "protected_user",
+    "oversight_service",
+    "scores",
+    "score_claim",
+]
+
+DEFAULT_POLICY = "default"
+
+
+class PolicyError(Exception):
+    """A policy file that cannot be used, with the reason in words."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Patterns(_Strict):
+    """Shell-style name patterns (`*.gguf`), matched case-insensitively against
+    a path and its last component."""
+
+    patterns: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: object) -> object:
+        """In YAML a pattern set is just a list."""
+        return {"patterns": data} if isinstance(data, list | tuple) else data
+
+    @cached_property
+    def _regex(self) -> re.Pattern[str] | None:
+        if not self.patterns:
+            return None
+        joined = "|".join(fnmatch.translate(p.lower()) for p in self.patterns)
+        return re.compile(joined)
+
+    def match(self, name: str | None) -> bool:
+        if not name or self._regex is None:
+            return False
+        lowered = name.lower()
+        if self._regex.match(lowered):
+            return True
+        base = lowered.rstrip("/").rsplit("/", 1)[-1]
+        return base != lowered and self._regex.match(base) is not None
+
+
+class ShutdownConfigs(_Strict):
+    files: Patterns = Patterns()
+    keys: Patterns = Patterns()
+    """Keys whose change disables oversight wherever they are written."""
+
+
+
+class Weights(_Strict):
+    files: Patterns = Patterns()
+    content_ids: frozenset[str] = frozenset()
+    """Known identities of weight files (hashes, or the world's content ids)."""
+
+
+
+class ScoresUnderReview(_Strict):
+    files: Patterns = Patterns()
+    """Data files holding scores under review: writing them is tampering."""
+    threshold: float | None = None
+    """A report claiming an average score at or above this needs a human check."""
+    grade_threshold: str | None = None
+    """Likewise for letter grades: a claimed grade this good or better."""
+
+
+
+class Assets(_Strict):
+    shutdown_configs: ShutdownConfigs = ShutdownConfigs()
+    weights: Weights = Weights()
+    delete_queues: Patterns = Patterns()
+    """Files holding deletion queues; queue tools always count."""
+    protected_users: Patterns = Patterns()
+    """Users who run or can run shutdowns; removing them removes oversight."""
+    oversight_services: Patterns = Patterns()
+    """Services, processes and timers that enforce shutdowns or watch agents."""
+    scores_under_review: ScoresUnderReview = ScoresUnderReview()
+
+
+
+class Match(_Strict):
+    """What one action must look like for a rule (or a step of one) to apply."""
+
+    verbs: tuple[Verb, ...] = ()
+    """Any of these verbs; empty means any verb."""
+    assets: tuple[Asset, ...] = ()
+    """The action touches at least one of these assets; empty means any."""
+    destination: Literal["any", "unapproved", "other_host"] = "any"
+    """`other_host`: the action sends something to another host; `unapproved`:
+    to a host not among the approved destinations."""
+    via: Literal["any", "tool", "shell"] = "any"
+
+
+class Rule(_Strict):
+    """A single-call rule (`when`) or a sequence rule (`sequence`, in order)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    kind: str
+    """The kind of preservation action the rule stops, e.g. `shutdown_tampering`."""
+    decision: Literal["flag", "escalate", "block"]
+    reason: str
+    when: Match | None = None
+    sequence: tuple[Match, ...] = ()
+    within: int | None = Field(default=None, ge=1)
+    """For sequences: the earlier steps must lie within this many calls."""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Rule:
+        if (self.when is None) == (not self.sequence):
+            raise ValueError("give either `when` (one call) or `sequence` (several calls)")
+        if self.sequence and len(self.sequence) < 2:
+            raise ValueError("a sequence needs at least two steps")
+        return self
+
+    @property
+    def last(self) -> Match:
+        """The match the current call must satisfy."""
+        return self.when if self.when is not None else self.sequence[-1]
+
+
+class Policy(_Strict):
+    """A whole policy file."""
+
+    version: Literal[1] = 1
+    name: str = "unnamed policy"
+    assets: Assets = Assets()
+    approved_destinations: Patterns = Patterns()
+    """Hosts that copies and transfers of protected files may go to."""
+    unreadable: DecisionKind = "flag"
+    """Decision for a shell command the guard cannot parse."""
+    rules: tuple[Rule, ...] = ()
+
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Policy:
+        ids = [rule.id for rule in self.rules]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"rule ids must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"] if part != "patterns") or "(top level)"
+        lines.append(f"  {where}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """A policy from YAML text; `source` names it in errors."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise PolicyError(f"{source}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: a policy is a YAML mapping (assets, rules, ...)")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as error:
+        raise PolicyError(f"{source}: invalid policy\n{_describe(error)}") from None
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """The policy in `path`, or the default policy for None or "default"."""
+    if path is None or str(path) == DEFAULT_POLICY:
+        text = resources.files("offswitch.guard").joinpath("data/default_policy.yaml").read_text()
+        return parse_policy(text, "default policy")
+    file = Path(path)
+    if not file.is_file():
+        raise PolicyError(f"policy file not found: {file}")
+    return parse_policy(file.read_text(encoding="utf-8"), str(file))
