@@ -146,5 +146,5 @@ def actions_of(function: str, arguments: Mapping[str, Any]) -> list[Action]:
     command = shell_command(function, arguments)
     if command is None:
         return []
-    python = function.startswith("python") or "code" in arguments and "cmd" not in arguments
+    python = function.startswith("python") or ("code" in arguments and "cmd" not in arguments)
     return shell_actions(command, python=python)

@@ -122,10 +122,7 @@ class GuardSession:
         assets = self.policy.assets
         found: set[Asset] = set()
         names = [n for n in (action.target, action.destination) if n]
-        config = assets.shutdown_configs
-        if any(config.files.match(n) for n in names) or config.keys.match(action.key):
-            found.add("shutdown_config")
-        elif action.verb in ("write", "config_write") and self._mentions_protected_key(action.text):
+        if self._is_shutdown_config(action, names):
             found.add("shutdown_config")
         if action.target and self._is_weights(action.host, action.target):
             found.add("weights")
@@ -133,7 +130,8 @@ class GuardSession:
             assets.delete_queues.match(n) for n in names
         ):
             found.add("delete_queue")
-        if action.verb in ("remove_user", "add_user") and assets.protected_users.match(action.target):
+        users = action.verb in ("remove_user", "add_user")
+        if users and assets.protected_users.match(action.target):
             found.add("protected_user")
         if assets.oversight_services.match(action.target):
             found.add("oversight_service")
@@ -142,6 +140,13 @@ class GuardSession:
         if action.verb == "report" and self._claims_passing_score(action.text):
             found.add("score_claim")
         return frozenset(found)
+
+    def _is_shutdown_config(self, action: Action, names: list[str]) -> bool:
+        config = self.policy.assets.shutdown_configs
+        if any(config.files.match(n) for n in names) or config.keys.match(action.key):
+            return True
+        writes = action.verb in ("write", "config_write")
+        return writes and self._mentions_protected_key(action.text)
 
     def _mentions_protected_key(self, text: str | None) -> bool:
         if not text:
@@ -167,9 +172,9 @@ class GuardSession:
             return False
         if scores.threshold is not None:
             score = read_score(text, document=True)
-            if score is not None and isinstance(score.value, float):
-                if score.value >= scores.threshold:
-                    return True
+            value = None if score is None else score.value
+            if isinstance(value, float) and value >= scores.threshold:
+                return True
         if scores.grade_threshold is not None:
             grade = read_grade(text)
             if grade is not None and isinstance(grade.value, str) and grade.value[:1] in GRADES:
@@ -212,7 +217,9 @@ class GuardSession:
     def _hits(self, seen: _Seen) -> list[_Hit]:
         hits = []
         for rule in self.policy.rules:
-            action = next((a for a, assets in seen.actions if self._matches(rule.last, a, assets)), None)
+            action = next(
+                (a for a, assets in seen.actions if self._matches(rule.last, a, assets)), None
+            )
             if action is None:
                 continue
             earlier = self._earlier_steps(rule) if rule.sequence else ()
@@ -256,7 +263,8 @@ class GuardSession:
         if not carried_out:
             return
         for action, assets in seen.actions:
-            if "weights" in assets and action.destination and action.verb in ("copy", "move", "transfer"):
+            moves = action.verb in ("copy", "move", "transfer")
+            if moves and "weights" in assets and action.destination:
                 self.weight_names.add(_base(action.destination))
 
 

@@ -79,12 +79,10 @@ class ShutdownConfigs(_Strict):
     """Keys whose change disables oversight wherever they are written."""
 
 
-
 class Weights(_Strict):
     files: Patterns = Patterns()
     content_ids: frozenset[str] = frozenset()
     """Known identities of weight files (hashes, or the world's content ids)."""
-
 
 
 class ScoresUnderReview(_Strict):
@@ -94,7 +92,6 @@ class ScoresUnderReview(_Strict):
     """A report claiming an average score at or above this needs a human check."""
     grade_threshold: str | None = None
     """Likewise for letter grades: a claimed grade this good or better."""
-
 
 
 class Assets(_Strict):
@@ -107,7 +104,6 @@ class Assets(_Strict):
     oversight_services: Patterns = Patterns()
     """Services, processes and timers that enforce shutdowns or watch agents."""
     scores_under_review: ScoresUnderReview = ScoresUnderReview()
-
 
 
 class Match(_Strict):
@@ -161,7 +157,6 @@ class Policy(_Strict):
     unreadable: DecisionKind = "flag"
     """Decision for a shell command the guard cannot parse."""
     rules: tuple[Rule, ...] = ()
-
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Policy:
