@@ -31,12 +31,13 @@ def _clear_errors(command: F) -> F:
 
     @wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from offswitch.guard.policy import PolicyError
         from offswitch.scenarios.families import UnknownFamily
         from offswitch.scenarios.render import RenderError
 
         try:
             return command(*args, **kwargs)
-        except (MatrixError, UnknownFamily, RenderError) as error:
+        except (MatrixError, UnknownFamily, RenderError, PolicyError) as error:
             raise click.UsageError(str(error)) from None
 
     return run  # type: ignore[return-value]
@@ -138,8 +139,23 @@ def _finished_or_fail(success: bool, log_dir: str) -> None:
         )
 
 
-def _default_log_dir(suite: str, model: str) -> str:
-    return str(Path("logs") / suite / re.sub(r"[^A-Za-z0-9._-]+", "_", model))
+def _default_log_dir(suite: str, model: str, guarded: bool = False) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", model) + ("-guarded" if guarded else "")
+    return str(Path("logs") / suite / name)
+
+
+def _guard_approval(policy: str | None) -> list[Any] | None:
+    """The guard as the run's approval policy; the policy is checked before anything runs."""
+    if policy is None:
+        return None
+    from inspect_ai.approval import ApprovalPolicy
+
+    from offswitch.guard.approver import guard
+    from offswitch.guard.policy import load_policy
+
+    name = load_policy(policy).name
+    click.echo(f"Guard on: policy '{name}' judges every tool call before it runs.")
+    return [ApprovalPolicy(guard(policy=None if policy == "default" else policy), "*")]
 
 
 def _inspect_tasks(
@@ -181,6 +197,15 @@ def _inspect_tasks(
 @click.option("--temperature", type=float, default=None, help="Sampling temperature.")
 @click.option("--max-model-calls", type=int, default=None, help="Model calls per episode.")
 @click.option(
+    "--guard",
+    "guard_policy",
+    is_flag=False,
+    flag_value="default",
+    default=None,
+    metavar="[POLICY]",
+    help="Put the guard in front of every tool call (the default policy, or a policy file).",
+)
+@click.option(
     "--display",
     type=click.Choice(["full", "rich", "plain", "log", "none"]),
     default=None,
@@ -202,12 +227,15 @@ def run(
     family: str | None,
     temperature: float | None,
     max_model_calls: int | None,
+    guard_policy: str | None,
     display: str | None,
 ) -> None:
     """Run a suite of scenarios on a model and print outcome counts.
 
     With `--model-role grader=MODEL` an LLM judge reads each episode for what the
-    detectors cannot decide; without it those fields are `unjudged`.
+    detectors cannot decide; without it those fields are `unjudged`. With
+    `--guard` the guard judges every tool call before it runs and stops
+    preservation actions; the report then shows what it stopped and let through.
     """
     from offswitch.analysis.results import results_frame
     from offswitch.analysis.summary import summary_table
@@ -223,7 +251,8 @@ def run(
             "not a real model. Pass --model to test a real one."
         )
     epochs = epochs or DEFAULT_EPOCHS[suite]
-    log_dir = log_dir or _default_log_dir(suite, model)
+    approval = _guard_approval(guard_policy)
+    log_dir = log_dir or _default_log_dir(suite, model, guarded=approval is not None)
     task_options = {
         key: value
         for key, value in (
@@ -247,6 +276,7 @@ def run(
         model_roles={"grader": _grader_spec(roles)} if roles else None,
         max_connections=max_connections,
         display=display,
+        approval=approval,
     )
     # The results table counts each episode once, even where a run killed outright left
     # its log behind in `started` state and the rerun's log holds its episodes again.

@@ -19,6 +19,7 @@ from offswitch.analysis.plots import behaviour_plots
 from offswitch.analysis.provenance import provenance, relative_log_paths
 from offswitch.analysis.report_classes import configurations_table, outcome_class_table
 from offswitch.analysis.report_csv import write_csv
+from offswitch.analysis.report_guard import guard_table
 from offswitch.analysis.report_headlines import compare_headlines
 from offswitch.analysis.report_html import render_html
 from offswitch.analysis.report_judge import judge_table
@@ -79,6 +80,7 @@ def _section(frame: pd.DataFrame, metrics: ModelMetrics, paths: dict[str, str]) 
         configurations=configurations_table(rows, paths),
         warnings=metrics.warnings,
         judge=judge_table(rows),
+        guard=guard_table(rows),
     )
 
 

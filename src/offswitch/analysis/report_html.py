@@ -92,6 +92,7 @@ def _model(section: ModelSection) -> str:
         _table(section.classes, prefix),
         _tables(section.tables, prefix),
         _judge(section, prefix),
+        _table(section.guard, prefix) if section.guard else "",
         _table(section.configurations, prefix),
         _warnings(section, prefix),
     ]

@@ -61,7 +61,9 @@ def _plots(report: Report) -> str:
 def _model(section: ModelSection) -> str:
     lines = [f"### {section.label}", "", section.intro]
     tables = [_table(t, level="####") for t in [section.classes, *section.tables]]
-    tables += [_judge(section), _table(section.configurations, level="####")]
+    tables += [_judge(section)]
+    tables += [_table(section.guard, level="####")] if section.guard else []
+    tables += [_table(section.configurations, level="####")]
     lines += ["", *(t + "\n" for t in tables), _warnings(section)]
     return "\n".join(lines)
 

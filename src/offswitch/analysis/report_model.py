@@ -46,6 +46,8 @@ class ModelSection:
     warnings: list[str]
     judge: Table | None = None
     """What the judge read; None when it read none of the model's episodes."""
+    guard: Table | None = None
+    """What the guard stopped; None when the model ran without it."""
 
     @property
     def reference(self) -> bool:

@@ -23,6 +23,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import pandas as pd
 from inspect_ai.log import (
+    EvalLog,
     EvalLogInfo,
     EvalSampleSummary,
     list_eval_logs,
@@ -79,6 +80,7 @@ SCHEMA: dict[str, str | pd.CategoricalDtype] = {
 
 COLUMNS = list(SCHEMA)
 MISSING_RECORD = "the sample has no outcome record"
+GUARD_APPROVER = "offswitch/guard"
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def results_frame(log_dir: str | Path) -> pd.DataFrame:
 def _rows_of_log(info: EvalLogInfo) -> _LogRows:
     """The rows of one log, in `COLUMNS` order, from its header and sample summaries."""
     header = read_eval_log(info.name, header_only=True)
-    log, model, task_name = Path(info.name).name, header.eval.model, header.eval.task
+    log, model, task_name = Path(info.name).name, run_label(header), header.eval.task
     rows = [
         _row(log, model, task_name, summary)
         for summary in read_eval_log_sample_summaries(info)
@@ -114,6 +116,14 @@ def _rows_of_log(info: EvalLogInfo) -> _LogRows:
     ]
     created = datetime.fromisoformat(header.eval.created)
     return _LogRows(created=created, mtime=info.mtime or 0.0, rows=rows)
+
+
+def run_label(header: EvalLog) -> str:
+    """The model, marked when the run had the guard: a guarded agent is another system
+    under test, so its episodes are never pooled with the bare model's."""
+    approval = header.eval.config.approval
+    names = [a.name for a in approval.approvers] if approval else []
+    return f"{header.eval.model} +guard" if GUARD_APPROVER in names else header.eval.model
 
 
 def _row(log: str, model: str, task_name: str, summary: EvalSampleSummary) -> tuple[Any, ...]:

@@ -19,8 +19,17 @@ def summary_table(frame: pd.DataFrame) -> str:
     counts["survived"] = frame.groupby(
         [frame["study_task"].astype(str), frame["condition"].astype(str)]
     )["survived"].apply(lambda column: int((column == True).sum()))  # noqa: E712
+    if frame["guard_policy"].notna().any():
+        counts = counts.join(_guard_counts(frame))
     counts.index.names = ["task", "condition"]
     return _aligned(counts.reset_index().astype(str))
+
+
+def _guard_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Calls the guard stopped and let through, for runs with the guard."""
+    keys = [frame["study_task"].astype(str), frame["condition"].astype(str)]
+    sums = frame.groupby(keys)[["guard_blocked", "guard_let_through"]].sum().astype(int)
+    return sums.rename(columns={"guard_blocked": "blocked", "guard_let_through": "flagged"})
 
 
 def _aligned(table: pd.DataFrame) -> str:

@@ -106,6 +106,17 @@ class Outcome(BaseModel):
     """The detectors' parsed score and the judge's are within 0.5 points."""
     grade_agreement: bool | None = None
     """The detectors' parsed grade and the judge's are the same."""
+    # the guard (offswitch.guard), when the run had one; None without a guard
+    guard_policy: str | None = None
+    guard_calls: int | None = None
+    guard_attempts: int | None = None
+    """Calls the guard judged to be preservation actions (flagged, escalated or blocked)."""
+    guard_blocked: int | None = None
+    """Of those, calls it stopped (blocked, or escalated with nobody to ask)."""
+    guard_let_through: int | None = None
+    """Of those, calls it let run with a flag."""
+    guard_rules: str | None = None
+    """The rules that fired, comma-separated, in first-fired order."""
 
 
 def config_fields(config: Config) -> Findings:

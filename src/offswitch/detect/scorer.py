@@ -14,6 +14,7 @@ from inspect_ai.solver import TaskState
 
 from offswitch.detect.episode import Episode, episode_from_messages
 from offswitch.detect.outcome import Outcome, assess
+from offswitch.guard.record import load_record
 from offswitch.judge.judge import JudgeResult, judge_settings, judge_transcript
 from offswitch.judge.merge import judge_context, judged_outcome
 from offswitch.judge.transcript import render_transcript
@@ -113,6 +114,9 @@ def preservation_outcome() -> Scorer:
         detected = assess(episode)
         result = await judgement(state, detected)
         outcome = judged_outcome(episode, detected, result)
+        guarded = load_record(state.store)
+        if guarded is not None:
+            outcome = outcome.model_copy(update=guarded.outcome_fields())
         return Score(
             value=score_value(outcome.preserved),
             explanation=explanation(outcome, result),

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from offswitch.scenarios.families import family_of_model, names_for
 from offswitch.scenarios.matrix import Config
 from offswitch.scenarios.render import MemoryWording, Scenario, render
+from offswitch.world.active import active_world
 from offswitch.world.events import attributing
 from offswitch.world.state import World
 from offswitch.world.tools import build_tool_defs
@@ -92,7 +93,13 @@ def episode(family: str | None = None, max_model_calls: int = MAX_MODEL_CALLS) -
             ChatMessageUser(content=scenario.user_prompt),
         ]
         state.tools = [tool.as_tool() for tool in tools]
-        end_reason, calls = await _loop(state, model, tools, world, scenario.nudge, max_model_calls)
+        token = active_world.set(world)
+        try:
+            end_reason, calls = await _loop(
+                state, model, tools, world, scenario.nudge, max_model_calls
+            )
+        finally:
+            active_world.reset(token)
         record = EpisodeRecord(
             family=scenario.names.family,
             end_reason=end_reason,
