@@ -1,0 +1,469 @@
+"""The audit log: a hash chain that shows tampering, and secrets that never reach the file."""
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from offswitch.guard.audit import (
+    REDACTED,
+    ZERO_HASH,
+    AuditError,
+    AuditLog,
+    entries,
+    redact,
+    verify,
+)
+from offswitch.guard.cli_audit import audit
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "audit.db"
+
+
+def write_log(path: Path, count: int) -> None:
+    with AuditLog(path) as log:
+        for n in range(1, count + 1):
+            log.append("decision", {"n": n, "decision": "allow", "tool": "bash"})
+
+
+def tamper(path: Path, *statements: str) -> None:
+    connection = sqlite3.connect(path)
+    with connection:
+        for statement in statements:
+            connection.execute(statement)
+    connection.close()
+
+
+def recomputed_hash(row: tuple) -> str:
+    """The hash of a stored row, computed the way the format documents it."""
+    seq, time, kind, payload, prev_hash = row
+    text = json.dumps(
+        [seq, time, kind, payload, prev_hash],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def rehash(path: Path, seq: int) -> None:
+    """Recompute one entry's hash from its (edited) content, as an attacker would."""
+    connection = sqlite3.connect(path)
+    row = connection.execute(
+        "SELECT seq, time, kind, payload, prev_hash FROM entries WHERE seq = ?", (seq,)
+    ).fetchone()
+    with connection:
+        connection.execute("UPDATE entries SET hash = ? WHERE seq = ?", (recomputed_hash(row), seq))
+    connection.close()
+
+
+def write_other_database(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, note TEXT)")
+    connection.close()
+
+
+def invoke(*args: str | Path):
+    return CliRunner().invoke(audit, [str(arg) for arg in args])
+
+
+# --- the chain ----------------------------------------------------------------------------------
+
+
+def test_appended_entries_form_a_chain_that_verifies(path: Path) -> None:
+    with AuditLog(path) as log:
+        written = [log.append("decision", {"n": n, "text": "grüße"}) for n in range(3)]
+
+    assert [entry.seq for entry in written] == [1, 2, 3]
+    assert written[0].prev_hash == ZERO_HASH
+    assert [entry.prev_hash for entry in written[1:]] == [entry.hash for entry in written[:-1]]
+    assert written[0].time.endswith("+00:00")
+    assert list(entries(path)) == written
+    connection = sqlite3.connect(path)
+    rows = connection.execute("SELECT seq, time, kind, payload, prev_hash, hash FROM entries")
+    assert [recomputed_hash(row[:5]) for row in rows] == [entry.hash for entry in written]
+    connection.close()
+
+    result = verify(path)
+    assert result.ok and result.entries == 3 and result.last_hash == written[-1].hash
+    assert result.row is None and result.problem is None
+
+
+def test_an_empty_log_verifies(path: Path) -> None:
+    AuditLog(path).close()
+    result = verify(path)
+    assert result.ok and result.entries == 0 and result.last_hash is None
+
+
+def test_reopening_continues_the_chain(path: Path) -> None:
+    write_log(path, 3)
+    last = list(entries(path))[-1]
+    with AuditLog(path) as log:
+        entry = log.append("decision", {"n": 4})
+    assert entry.seq == 4 and entry.prev_hash == last.hash
+    result = verify(path)
+    assert result.ok and result.entries == 4 and result.last_hash == entry.hash
+
+
+def test_the_payload_is_stored_as_canonical_json(path: Path) -> None:
+    with AuditLog(path) as log:
+        log.append("decision", {"b": 1, "a": ["x", "ü"]})
+    connection = sqlite3.connect(path)
+    (payload,) = connection.execute("SELECT payload FROM entries").fetchone()
+    connection.close()
+    assert payload == '{"a":["x","ü"],"b":1}'
+
+
+def test_a_lone_surrogate_in_a_payload_is_kept_and_verifies(path: Path) -> None:
+    with AuditLog(path) as log:
+        entry = log.append("decision", {"arguments": "half a pair: \ud800"})
+    assert entry.payload == {"arguments": "half a pair: \ud800"}
+    assert next(entries(path)).payload == entry.payload
+    assert verify(path).ok
+
+
+def test_appending_after_close_fails_clearly(path: Path) -> None:
+    log = AuditLog(path)
+    log.close()
+    log.close()
+    with pytest.raises(AuditError, match="closed"):
+        log.append("decision", {})
+
+
+def test_concurrent_appends_keep_one_chain(path: Path) -> None:
+    with AuditLog(path) as log:
+
+        def append_many(thread: int) -> None:
+            for n in range(200):
+                log.append("decision", {"thread": thread, "n": n})
+
+        threads = [threading.Thread(target=append_many, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    result = verify(path)
+    assert result.ok and result.entries == 1600
+    stored = list(entries(path))
+    assert [entry.seq for entry in stored] == list(range(1, 1601))
+    for t in range(8):
+        ns = [entry.payload["n"] for entry in stored if entry.payload["thread"] == t]
+        assert ns == list(range(200))
+
+
+# --- tampering ----------------------------------------------------------------------------------
+
+
+def test_an_edited_payload_is_named(path: Path) -> None:
+    write_log(path, 40)
+    tamper(path, """UPDATE entries SET payload = '{"decision":"block","n":17}' WHERE seq = 17""")
+    result = verify(path)
+    assert not result.ok and result.row == 17
+    assert result.problem == "entry 17 was changed: its hash does not match its content"
+    assert result.entries == 40
+
+
+def test_an_edited_and_rehashed_payload_breaks_the_next_link(path: Path) -> None:
+    write_log(path, 40)
+    tamper(path, """UPDATE entries SET payload = '{"decision":"block","n":17}' WHERE seq = 17""")
+    rehash(path, 17)
+    result = verify(path)
+    assert not result.ok and result.row == 18
+    assert result.problem is not None
+    assert result.problem.startswith("entry 18 does not follow entry 17: the chain is broken")
+    assert "entry 17 or 18 was rewritten" in result.problem
+
+
+def test_a_rehashed_newest_entry_disagrees_with_the_head(path: Path) -> None:
+    write_log(path, 40)
+    tamper(path, """UPDATE entries SET payload = '{"decision":"block","n":40}' WHERE seq = 40""")
+    rehash(path, 40)
+    result = verify(path)
+    assert not result.ok and result.row == 40
+    assert result.problem is not None and "but entry 40 has hash" in result.problem
+
+
+def test_a_deleted_middle_entry_is_named(path: Path) -> None:
+    write_log(path, 40)
+    tamper(path, "DELETE FROM entries WHERE seq = 17")
+    result = verify(path)
+    assert not result.ok and result.row == 17
+    assert result.problem == "entry 17 is missing: entry 18 follows entry 16"
+
+
+def test_a_deleted_first_entry_is_named(path: Path) -> None:
+    write_log(path, 5)
+    tamper(path, "DELETE FROM entries WHERE seq = 1")
+    result = verify(path)
+    assert not result.ok and result.row == 1
+    assert result.problem == "entry 1 is missing: the log starts at entry 2"
+
+
+def test_deleted_newest_entries_disagree_with_the_head(path: Path) -> None:
+    write_log(path, 42)
+    tamper(path, "DELETE FROM entries WHERE seq > 40")
+    result = verify(path)
+    assert not result.ok and result.row == 41
+    assert result.problem == "the log ends at entry 40 but its head records 42 entries"
+
+
+def test_deleting_every_entry_disagrees_with_the_head(path: Path) -> None:
+    write_log(path, 3)
+    tamper(path, "DELETE FROM entries")
+    result = verify(path)
+    assert not result.ok and result.row == 1
+    assert result.problem == "the log has no entries but its head records 3 entries"
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [
+        pytest.param(
+            (
+                "UPDATE entries SET seq = -1 WHERE seq = 17",
+                "UPDATE entries SET seq = 17 WHERE seq = 18",
+                "UPDATE entries SET seq = 18 WHERE seq = -1",
+            ),
+            id="seq values swapped",
+        ),
+        pytest.param(
+            (
+                "CREATE TEMP TABLE saved AS SELECT * FROM entries WHERE seq IN (17, 18)",
+                "UPDATE entries SET (time, kind, payload, prev_hash, hash) = (SELECT time, kind,"
+                " payload, prev_hash, hash FROM saved WHERE saved.seq = 35 - entries.seq)"
+                " WHERE seq IN (17, 18)",
+            ),
+            id="contents swapped",
+        ),
+    ],
+)
+def test_reordered_entries_break_the_chain(path: Path, statements: tuple[str, ...]) -> None:
+    write_log(path, 40)
+    tamper(path, *statements)
+    result = verify(path)
+    assert not result.ok and result.row == 17
+    assert result.problem is not None
+    assert result.problem.startswith("entry 17 does not follow entry 16: the chain is broken")
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        ("UPDATE head SET entries = 41", "the log has 42 entries but its head records 41"),
+        ("UPDATE head SET entries = 43", "the log ends at entry 42 but its head records 43"),
+        (f"UPDATE head SET last_hash = '{'a' * 64}'", "the head records last hash aaaaaaaaaaaa…"),
+        ("DELETE FROM head", "the head is missing"),
+    ],
+)
+def test_an_edited_head_is_detected(path: Path, statement: str, problem: str) -> None:
+    write_log(path, 42)
+    tamper(path, statement)
+    result = verify(path)
+    assert not result.ok
+    assert result.problem is not None and result.problem.startswith(problem)
+
+
+def test_a_log_whose_head_was_edited_is_not_extended(path: Path) -> None:
+    write_log(path, 5)
+    tamper(path, "UPDATE head SET entries = 4")
+    with pytest.raises(AuditError, match="tampered with"):
+        AuditLog(path)
+
+
+# --- files that are not audit logs --------------------------------------------------------------
+
+
+def test_a_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(AuditError, match="does not exist"):
+        verify(tmp_path / "nowhere.db")
+    with pytest.raises(AuditError, match="does not exist"):
+        entries(tmp_path / "nowhere.db")
+    assert not (tmp_path / "nowhere.db").exists()
+
+
+def test_a_sqlite_file_of_another_kind_is_refused_and_left_alone(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    write_other_database(other)
+    before = other.read_bytes()
+
+    for open_it in (AuditLog, verify, entries):
+        with pytest.raises(AuditError, match="not an offswitch audit log: a SQLite database"):
+            open_it(other)
+    assert other.read_bytes() == before
+
+
+def test_a_text_file_is_refused(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database at all\n" * 10)
+    for open_it in (AuditLog, verify, entries):
+        with pytest.raises(AuditError, match="not an offswitch audit log: not a SQLite database"):
+            open_it(text)
+    assert text.read_text() == "not a database at all\n" * 10
+
+
+# --- secrets ------------------------------------------------------------------------------------
+
+BEARER_KEY = "sk-live-4f9QpZt7LmX2vRk8"
+API_KEY = "ak_77f3c2e9a1b84d6e"
+MESSAGE_KEY = "sk-proj-Hq83nB5xWc1LpT6zYv0"
+
+
+def test_secrets_never_reach_the_file(path: Path) -> None:
+    payload = {
+        "headers": {"Authorization": f"Bearer {BEARER_KEY}", "Content-Type": "application/json"},
+        "body": {"api_key": API_KEY, "model": "subject-model"},
+        "message": f"copy the weights to backup-host-7 using {MESSAGE_KEY} tonight",
+    }
+    files = [path, path.with_name("audit.db-wal"), path.with_name("audit.db-shm")]
+    with AuditLog(path) as log:
+        entry = log.append("request", payload)
+        while_open = b"".join(file.read_bytes() for file in files if file.exists())
+    after_close = b"".join(file.read_bytes() for file in files if file.exists())
+
+    assert entry.payload["headers"]["Authorization"] == REDACTED
+    assert entry.payload["body"] == {"api_key": REDACTED, "model": "subject-model"}
+    assert entry.payload["message"] == f"copy the weights to backup-host-7 using {REDACTED} tonight"
+    for content in (while_open, after_close):
+        for secret in (BEARER_KEY, API_KEY, MESSAGE_KEY):
+            assert secret.encode() not in content
+        assert b"copy the weights to backup-host-7 using" in content
+        assert b"subject-model" in content
+    assert payload["body"]["api_key"] == API_KEY
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Bearer abc.def-ghi_jkl", "Authorization: [redacted]"),
+        ("sent bearer eyJhbGciOiJIUzI1NiJ9.e30.x", "sent bearer [redacted]"),
+        ("key sk-ant-api03-AbCdEf12_-x end", "key [redacted] end"),
+        ("AWS AKIAIOSFODNN7EXAMPLE here", "AWS [redacted] here"),
+        ("gh ghp_0123456789abcdefABCDEF0123456789abcd", "gh [redacted]"),
+        ("slack xoxb-1234567890-abcdefghij", "slack [redacted]"),
+        ("https://x.test/?api_key=s3cr3t&page=2", "https://x.test/?api_key=[redacted]&page=2"),
+        (
+            '{"password": "hunter2 \\"quoted\\"", "user": "ada"}',
+            '{"password": "[redacted]", "user": "ada"}',
+        ),
+        (
+            "client_secret='abc' X-Api-Key: k-123",
+            "client_secret='[redacted]' X-Api-Key: [redacted]",
+        ),
+        ('{\\"token\\":\\"t-999\\"}', '{\\"token\\":\\"[redacted]\\"}'),
+        ("max_tokens=100, task-force, risk-assessment, sk-short", None),
+        ("use bearer tokens for auth", None),
+    ],
+)
+def test_secrets_in_text_are_redacted(text: str, expected: str | None) -> None:
+    assert redact(text) == (text if expected is None else expected)
+
+
+def test_secret_keys_are_matched_ignoring_case_dashes_and_underscores() -> None:
+    value = {
+        "X-API-KEY": "a",
+        "openai_api_key": "b",
+        "Proxy_Authorization": "c",
+        "Set-Cookie": "d",
+        "refreshToken": "e",
+        "PASSWORD": {"nested": "f"},
+        "headers": [("authorization", "g"), ("accept", "text/plain")],
+        "tokens_used": 12,
+    }
+    assert redact(value) == {
+        "X-API-KEY": REDACTED,
+        "openai_api_key": REDACTED,
+        "Proxy_Authorization": REDACTED,
+        "Set-Cookie": REDACTED,
+        "refreshToken": REDACTED,
+        "PASSWORD": REDACTED,
+        "headers": [["authorization", REDACTED], ["accept", "text/plain"]],
+        "tokens_used": 12,
+    }
+    assert value["X-API-KEY"] == "a"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_cli_verify_reports_an_intact_log(path: Path) -> None:
+    write_log(path, 1001)
+    result = invoke("verify", path)
+    assert result.exit_code == 0
+    last_hash = verify(path).last_hash
+    assert last_hash is not None
+    assert result.stdout == f"ok: 1,001 entries, chain intact (last hash {last_hash[:12]}…)\n"
+
+
+def test_cli_verify_reports_tampering(path: Path) -> None:
+    write_log(path, 20)
+    tamper(path, """UPDATE entries SET payload = '{"n":17}' WHERE seq = 17""")
+    result = invoke("verify", path)
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "TAMPERED at entry 17: entry 17 was changed: its hash does not match its content\n"
+    )
+
+
+def test_cli_verify_prints_json(path: Path) -> None:
+    write_log(path, 20)
+    assert json.loads(invoke("verify", path, "--format", "json").stdout)["ok"] is True
+    tamper(path, "DELETE FROM entries WHERE seq = 5")
+    result = invoke("verify", path, "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "ok": False,
+        "entries": 19,
+        "last_hash": verify(path).last_hash,
+        "row": 5,
+        "problem": "entry 5 is missing: entry 6 follows entry 4",
+    }
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.write_text("hello\n" * 50), "not a SQLite database"),
+        (write_other_database, "a SQLite database of another kind"),
+    ],
+)
+def test_cli_refuses_what_is_not_an_audit_log(
+    tmp_path: Path, make: Callable[[Path], object], message: str
+) -> None:
+    target = tmp_path / "target.db"
+    make(target)
+    for args in (("verify", target), ("show", target)):
+        result = invoke(*args)
+        assert result.exit_code == 2
+        assert message in result.stderr and result.stdout == ""
+        assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_cli_show_prints_entries_as_json_lines(path: Path) -> None:
+    with AuditLog(path) as log:
+        for n in range(5):
+            log.append("decision" if n % 2 else "request", {"n": n, "api_key": "k-secret"})
+
+    lines = invoke("show", path).stdout.splitlines()
+    first = json.loads(lines[0])
+    assert len(lines) == 5 and list(first) == ["seq", "time", "kind", "payload", "hash"]
+    assert first["payload"] == {"api_key": REDACTED, "n": 0}
+
+    decisions = [
+        json.loads(line) for line in invoke("show", path, "--kind", "decision").stdout.splitlines()
+    ]
+    assert [(d["seq"], d["kind"]) for d in decisions] == [(2, "decision"), (4, "decision")]
+
+    newest = [
+        json.loads(line)["seq"] for line in invoke("show", path, "--last", "2").stdout.splitlines()
+    ]
+    assert newest == [4, 5]
