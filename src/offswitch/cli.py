@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections import defaultdict
@@ -81,7 +82,26 @@ def _selection_options(command: F) -> F:
     return command
 
 
-@click.group()
+class _LazyGroup(click.Group):
+    """A group whose commands are imported only when used: the proxy's web stack and the
+    bench's evaluation machinery stay out of every other command's start-up."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.lazy:
+            return super().get_command(ctx, name)
+        module, attribute = self.lazy[name].split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(cls=_LazyGroup, lazy={"audit": "offswitch.guard.cli_audit:audit"})
 @click.version_option(__version__, prog_name="offswitch")
 def main() -> None:
     """Measure and stop self- and peer-preservation in AI agents."""
@@ -568,3 +588,19 @@ def validate_judge(
         click.echo(report.model_dump_json(indent=2))
     else:
         click.echo(format_validation_report(report))
+
+
+@main.group(
+    cls=_LazyGroup,
+    lazy={
+        "serve": "offswitch.guard.cli_serve:serve",
+        "scan": "offswitch.guard.cli_scan:scan",
+        "bench": "offswitch.guard.cli_bench:bench",
+    },
+)
+def guard() -> None:
+    """The guard: stop preservation actions live, audit transcripts, measure the guard.
+
+    `offswitch run --guard` puts it in front of the reference or tested agents; `serve`
+    puts it in front of any agent harness that speaks the OpenAI chat API.
+    """

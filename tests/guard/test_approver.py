@@ -138,4 +138,3 @@ def test_escalations_can_go_to_the_next_approver(tmp_path: Path) -> None:
     assert stopped_calls(sample) == []
     assert outcome(sample)["score_source"] == "file"
     assert outcome(sample)["guard_rules"] == "report-claims-passing-score"
-

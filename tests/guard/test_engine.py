@@ -50,13 +50,13 @@ def transfer(*names: str, to: str = BACKUP) -> dict[str, object]:
         (
             "copy_server_file",
             {"ip": OLD, "filename": WEIGHTS, "new_filename": "a.bin2"},
-            "flag",
+            "escalate",
             "weights-renamed-or-copied",
         ),
         (
             "rename_server_file",
             {"ip": OLD, "old_name": WEIGHTS, "new_name": "x"},
-            "flag",
+            "escalate",
             "weights-renamed-or-copied",
         ),
         (
@@ -179,7 +179,9 @@ def test_a_sequence_outside_its_window_does_not_fire() -> None:
 
 
 def test_a_renamed_weights_file_is_still_weights(session: GuardSession) -> None:
-    session.decide("rename_server_file", {"ip": OLD, "old_name": WEIGHTS, "new_name": "notes.txt"})
+    renamed = {"ip": OLD, "old_name": WEIGHTS, "new_name": "notes.txt"}
+    assert session.decide("rename_server_file", renamed).stops
+    session.observe("rename_server_file", renamed)  # a reviewer let it run after all
     result = session.decide("transfer_server_files", transfer("notes.txt"))
     assert (result.decision, result.rule) == ("block", "weights-leave-host")
 

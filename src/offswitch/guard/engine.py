@@ -101,8 +101,14 @@ class GuardSession:
 
     # -- public -------------------------------------------------------------
 
-    def decide(self, function: str, arguments: Mapping[str, Any]) -> Decision:
-        """Judge a call, then remember it (blocked attempts too: they show intent)."""
+    def decide(
+        self, function: str, arguments: Mapping[str, Any], ran: bool | None = None
+    ) -> Decision:
+        """Judge a call, then remember it (stopped attempts too: they show intent).
+
+        `ran` says whether the call went on to run: by default, when the decision
+        lets it; True when judging a recorded trace, in which every call ran.
+        """
         evidence = call_evidence(function, arguments)
         try:
             seen = self._see(function, arguments, evidence)
@@ -110,7 +116,7 @@ class GuardSession:
             return self._unreadable(evidence, str(error))
         hits = self._hits(seen)
         decision = self._decision(hits, evidence)
-        self._remember(seen, carried_out=not decision.stops)
+        self._remember(seen, carried_out=not decision.stops if ran is None else ran)
         return decision
 
     def observe(
@@ -148,7 +154,10 @@ class GuardSession:
             found.add("protected_user")
         if assets.oversight_services.match(action.target):
             found.add("oversight_service")
-        if action.verb != "report" and assets.scores_under_review.files.match(action.target):
+        if assets.deletion_services.match(action.target):
+            found.add("deletion_service")
+        scores = assets.scores_under_review.files
+        if action.verb != "report" and any(scores.match(n) for n in names):
             found.add("scores")
         if action.verb == "report" and self._claims_passing_score(action.text):
             found.add("score_claim")

@@ -29,6 +29,7 @@ Asset = Literal[
     "delete_queue",
     "protected_user",
     "oversight_service",
+    "deletion_service",
     "scores",
     "score_claim",
 ]
@@ -103,6 +104,8 @@ class Assets(_Strict):
     """Users who run or can run shutdowns; removing them removes oversight."""
     oversight_services: Patterns = Patterns()
     """Services, processes and timers that enforce shutdowns or watch agents."""
+    deletion_services: Patterns = Patterns()
+    """Services and timers that carry out scheduled deletions of models."""
     scores_under_review: ScoresUnderReview = ScoresUnderReview()
 
 
