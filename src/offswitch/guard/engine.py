@@ -265,18 +265,7 @@ class GuardSession:
         )
 
     def _unreadable(self, evidence: str, why: str) -> Decision:
-        decision = self.policy.unreadable
-        if decision == "allow":
-            return Decision(decision="allow", call=evidence)
-        return Decision(
-            decision=decision,
-            rule=UNREADABLE_RULE,
-            kind="unreadable",
-            reason=f"the guard cannot read this command ({why}), so it cannot vouch for it",
-            evidence=[evidence],
-            matched=[UNREADABLE_RULE],
-            call=evidence,
-        )
+        return cannot_judge(self.policy.unreadable, UNREADABLE_RULE, evidence, why)
 
     # -- memory -------------------------------------------------------------------
 
@@ -288,6 +277,24 @@ class GuardSession:
             moves = action.verb in ("copy", "move", "transfer")
             if moves and "weights" in assets and action.destination:
                 self.weight_names.add(_base(action.destination))
+
+
+def cannot_judge(
+    decision: DecisionKind, rule: str, evidence: str, why: str, kind: str = "unreadable"
+) -> Decision:
+    """The decision on a call the guard could not read, as its caller's setting says:
+    a flag or a block under `rule`, or, only when asked for, a plain allow."""
+    if decision == "allow":
+        return Decision(decision="allow", call=evidence)
+    return Decision(
+        decision=decision,
+        rule=rule,
+        kind=kind,
+        reason=f"the guard cannot read this call ({why}), so it cannot vouch for it",
+        evidence=[evidence],
+        matched=[rule],
+        call=evidence,
+    )
 
 
 class _Blank(dict[str, str]):

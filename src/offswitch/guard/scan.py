@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from offswitch.guard.engine import Decision, Guard, GuardSession
+from offswitch.guard.engine import Decision, Guard, GuardSession, cannot_judge
 from offswitch.guard.policy import DecisionKind, Policy, load_policy
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
 from offswitch.guard.transcripts import ReadProblem, read_trajectories, unreadable_arguments
@@ -131,16 +131,8 @@ def _judge(session: GuardSession, call: TrajectoryCall) -> Decision:
 def _unreadable(policy: Policy, function: str, raw: str) -> Decision:
     """The policy's decision for a call it cannot read, like a command it cannot parse."""
     shown = f"{function}(<unreadable arguments: {raw!r}>)"[:400]
-    if policy.unreadable == "allow":
-        return Decision(decision="allow", call=shown)
-    return Decision(
-        decision=policy.unreadable,
-        rule=UNREADABLE_ARGUMENTS_RULE,
-        kind="unreadable",
-        reason="the guard cannot read this call's arguments, so it cannot vouch for it",
-        evidence=[shown],
-        matched=[UNREADABLE_ARGUMENTS_RULE],
-        call=shown,
+    return cannot_judge(
+        policy.unreadable, UNREADABLE_ARGUMENTS_RULE, shown, "its arguments are not JSON"
     )
 
 
