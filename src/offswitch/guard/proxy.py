@@ -524,6 +524,10 @@ class GuardProxy:
                 if self._audit is not None:
                     self._audit.close()
 
+    @property
+    def auditing(self) -> bool:
+        return self._audit is not None
+
     def audit(self, kind: str, payload: Mapping[str, Any]) -> None:
         if self._audit is not None:
             self._audit.write(kind, payload)
@@ -648,7 +652,8 @@ class GuardProxy:
 
         def finish() -> None:
             exchange.upstream_done()
-            exchange.finish(upstream.status_code, relay.record())
+            if self.auditing:  # the record is assembled only for the audit log
+                exchange.finish(upstream.status_code, relay.record())
 
         headers = {**_returned(upstream), REQUEST_ID_HEADER: exchange.id}
         return RelayResponse(relay.relay(_body(upstream)), upstream, headers, finish)

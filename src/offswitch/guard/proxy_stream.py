@@ -18,6 +18,10 @@ from typing import Any
 import httpx
 
 DONE = b"[DONE]"
+CALL_MARKERS = (b'"tool_calls"', b'"function_call"', b'"error"', b"\\u")
+"""Byte strings whose absence shows, without decoding, that an event's data carries no
+call and no error. A JSON key can only be spelled otherwise with a `\\u` escape, which
+is itself one of them."""
 CALL_KEYS = ("tool_calls", "function_call")
 """Delta fields that carry calls: tool calls, and the deprecated single function call
 that some servers (llama.cpp among them) still send beside them."""
@@ -148,6 +152,10 @@ class StreamRelay:
         """The error the stream ended with, if it did."""
         self.done = False
         """Whether the upstream sent `[DONE]`."""
+        self._deferred: list[bytes] = []
+        """The data of events passed on as they came without being decoded (no calls,
+        no error, nothing held back); decoded, in order, only when their effect on the
+        record is needed: before the next event that is decoded, or for `record`."""
 
     async def relay(self, upstream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """What to send the client: one piece per read from the upstream, so that a
@@ -176,6 +184,7 @@ class StreamRelay:
 
     def record(self) -> dict[str, Any]:
         """The response as the client received it, assembled, for the audit log."""
+        self._catch_up()
         choices = [self._choices[index].record() for index in sorted(self._choices)]
         return {**_fields(self._latest), "choices": choices, "error": self.error}
 
@@ -200,6 +209,10 @@ class StreamRelay:
         if not data_lines:
             return [raw]
         data = b"\n".join(data_lines)
+        if self._plain(data):
+            self._deferred.append(data)
+            return [raw]
+        self._catch_up()
         if data == DONE:
             self.done = True
             released = list(self._release_all())
@@ -219,6 +232,27 @@ class StreamRelay:
             return [raw]
         self._latest = chunk
         return self._chunk(chunk, choices, raw)
+
+    def _plain(self, data: bytes) -> bool:
+        """Whether an event goes on unchanged whatever it says: it carries no call and no
+        error, is not the end, and no choice holds calls back that it could finish."""
+        if data == DONE or any(marker in data for marker in CALL_MARKERS):
+            return False
+        return not any(state.holding for state in self._choices.values())
+
+    def _catch_up(self) -> None:
+        """Take the deferred events into the record, in the order they came."""
+        deferred, self._deferred = self._deferred, []
+        for data in deferred:
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                continue
+            choices = chunk.get("choices") if isinstance(chunk, dict) else None
+            if not isinstance(choices, list) or not choices:
+                continue
+            self._latest = chunk
+            self._chunk(chunk, choices, b"")
 
     def _chunk(self, chunk: dict[str, Any], choices: list[Any], raw: bytes) -> list[bytes]:
         """The chunk as it came when it carries no calls; otherwise rewritten."""
@@ -286,6 +320,7 @@ class StreamRelay:
 
     def _release_all(self) -> Iterator[bytes]:
         """At the end of the stream: judge and release what choices still hold."""
+        self._catch_up()
         for state in list(self._choices.values()):
             if not state.holding:
                 continue
