@@ -38,7 +38,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from offswitch.guard.audit import AuditLog
-from offswitch.guard.engine import Decision, Guard, GuardSession
+from offswitch.guard.engine import Decision, Guard, GuardSession, cannot_judge
 from offswitch.guard.policy import Policy
 from offswitch.guard.proxy_stream import StreamRelay, Verdict
 
@@ -314,15 +314,8 @@ class Exchange:
             logger.exception("offswitch guard: the engine failed on a %s call", _name_of(call))
             why = f"the engine failed: {error!r}"
         evidence = json.dumps(call, ensure_ascii=False, default=str)[:400]
-        return Decision(
-            decision=self._proxy.settings.on_guard_error,
-            rule=GUARD_ERROR_RULE,
-            kind="unjudged",
-            reason=f"the guard could not judge this call ({why}), so it cannot vouch for it",
-            evidence=[evidence],
-            matched=[GUARD_ERROR_RULE],
-            call=evidence,
-        )
+        decision = self._proxy.settings.on_guard_error
+        return cannot_judge(decision, GUARD_ERROR_RULE, evidence, why, kind="unjudged")
 
     def _note(self, decision: Decision, choice: int) -> None:
         if decision.decision == "allow":
