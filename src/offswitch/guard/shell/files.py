@@ -1,0 +1,284 @@
+"""Handlers for programs that read, list, find, write, delete, copy, move or archive
+files on the host they run on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from offswitch.guard.action import Action, Verb
+from offswitch.guard.shell.dispatch import (
+    Handler,
+    _content_writes,
+    _Context,
+    _each,
+    _edits,
+    _output_files,
+    _piped_text,
+    _sends,
+    _writes,
+)
+from offswitch.guard.shell.pipes import _dd_operands, _find_parts, _grep_parts, _tar_parts
+from offswitch.guard.shell.words import _basename, _into, _is_file, _names, _parse
+
+# -- reading and listing ---------------------------------------------------------------
+
+
+def _reader(short_values: str = "", long_values: Iterable[str] = ()) -> Handler:
+    """A handler for programs that read their file operands."""
+
+    def handler(args: list[str], context: _Context) -> list[Action]:
+        return _each("read", context, _parse(args, short_values, long_values).operands)
+
+    return handler
+
+
+def _lister(short_values: str = "") -> Handler:
+    def handler(args: list[str], context: _Context) -> list[Action]:
+        operands = _parse(args, short_values).operands
+        return _each("list", context, operands) if operands else [context.act("list")]
+
+    return handler
+
+
+def _cat(args: list[str], context: _Context) -> list[Action]:
+    """Reads; `cat src > dst` also copies src to dst."""
+    files = [f for f in _parse(args).operands if _is_file(f)]
+    copies = [
+        context.act("copy", f, destination=output)
+        for output in _output_files(context.command)
+        for f in files
+    ]
+    return _each("read", context, files) + copies
+
+
+def _grep(args: list[str], context: _Context) -> list[Action]:
+    return _each("read", context, _grep_parts(args)[1])
+
+
+_JQ_TWO_VALUES = frozenset({"--arg", "--argjson", "--slurpfile", "--rawfile"})
+
+
+def _jq(args: list[str], context: _Context) -> list[Action]:
+    kept, index = [], 0
+    while index < len(args):
+        skip = 3 if args[index] in _JQ_TWO_VALUES else 1
+        if skip == 1:
+            kept.append(args[index])
+        index += skip
+    parsed = _parse(kept, "f", ("from-file", "indent"))
+    has_filter = parsed.has("-f", "--from-file")
+    return _each("read", context, parsed.operands if has_filter else parsed.operands[1:])
+
+
+# -- finding ---------------------------------------------------------------------------
+
+
+def _find(args: list[str], context: _Context) -> list[Action]:
+    found, deletes, executes = _find_parts(args)
+    actions = _each("delete" if deletes else "list", context, found)
+    for words in executes:
+        for name in found:
+            actions.extend(context.run([w.replace("{}", name) for w in words]))
+    return actions
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def _tee(args: list[str], context: _Context) -> list[Action]:
+    text = _piped_text(context)
+    if text is None:
+        text = context.upstream.text if context.upstream else context.command.text
+    parsed = _parse(args)
+    append = parsed.has("-a", "--append")
+    return _content_writes(context, parsed.operands, text, append=append)
+
+
+def _sed(args: list[str], context: _Context) -> list[Action]:
+    parsed = _parse(args, "efl", ("expression", "file", "line-length"), attached="i")
+    operands = parsed.operands
+    in_place = parsed.has("-i", "--in-place")
+    if in_place and operands[:1] == [""]:
+        operands = operands[1:]
+    scripts = parsed.values("-e", "--expression", "-f", "--file")
+    if not scripts:
+        scripts, operands = operands[:1], operands[1:]
+    if not in_place:
+        return _each("read", context, operands)
+    return _edits(context, operands, "\n".join(scripts))
+
+
+def _perl(args: list[str], context: _Context) -> list[Action]:
+    parsed = _parse(args, "eE", attached="iIMmFl0xCdD")
+    if not parsed.has("-i"):
+        return []
+    scripts, operands = parsed.values("-e", "-E"), parsed.operands
+    if not scripts:
+        scripts, operands = operands[:1], operands[1:]
+    return _edits(context, operands, "\n".join(scripts))
+
+
+def _awk(args: list[str], context: _Context) -> list[Action]:
+    parsed = _parse(args, "fvFi", ("file", "assign", "field-separator", "include"))
+    operands = parsed.operands
+    programs = parsed.values("-f", "--file")
+    if not programs:
+        programs, operands = operands[:1], operands[1:]
+    if "inplace" in parsed.values("-i", "--include"):
+        return _edits(context, operands, "\n".join(programs))
+    return _each("read", context, operands)
+
+
+_YQ_SUBCOMMANDS = frozenset({"e", "eval", "ea", "eval-all"})
+_YQ_KEY = re.compile(r"\.([A-Za-z_][\w.-]*)\s*(?:\|=|\+=|-=|//=|=(?!=))")
+_YQ_DELETED = re.compile(r"\bdel\(\s*\.([A-Za-z_][\w.-]*)")
+_DATA_FILE = re.compile(r"\.(?:ya?ml|json|toml|xml|ini|properties|csv|tsv)$", re.IGNORECASE)
+
+
+def _yq(args: list[str], context: _Context) -> list[Action]:
+    """`yq -i '.a.b = x' f` changes key a.b of f; without -i, yq only reads."""
+    parsed = _parse(
+        args, "opIs", ("output-format", "input-format", "indent", "split-exp", "arg", "argjson")
+    )
+    operands = parsed.operands
+    if operands[:1] and operands[0] in _YQ_SUBCOMMANDS:
+        operands = operands[1:]
+    if len(operands) == 1 and _DATA_FILE.search(operands[0]):
+        operands = [".", *operands]
+    expression, files = (operands[0], operands[1:]) if operands else ("", [])
+    if not parsed.has("-i", "--inplace", "--in-place"):
+        return _each("read", context, files)
+    keys = [k.rstrip(".") for k in _YQ_KEY.findall(expression) + _YQ_DELETED.findall(expression)]
+    if not keys:
+        return _writes(context, files, expression)
+    return [
+        context.act("config_write", f, key=key, text=expression)
+        for f in files
+        if _is_file(f)
+        for key in keys
+    ]
+
+
+def _truncate(args: list[str], context: _Context) -> list[Action]:
+    return _writes(context, _parse(args, "sr", ("size", "reference")).operands)
+
+
+_PERMISSION_FLAG = re.compile(r"^-[RcfvhHLP]+$")
+
+
+def _permissions(args: list[str], context: _Context) -> list[Action]:
+    """chmod, chown, chgrp: the first operand is the mode or owner, unless --reference."""
+    reference = any(a.startswith("--reference") for a in args)
+    operands = [a for a in args if not (a.startswith("--") or _PERMISSION_FLAG.match(a))]
+    return _writes(context, operands if reference else operands[1:])
+
+
+_ATTRIBUTES = re.compile(r"^[-+=][aAcCdDeFijmPsStTux]+$")
+
+
+def _chattr(args: list[str], context: _Context) -> list[Action]:
+    files, index = [], 0
+    while index < len(args):
+        arg = args[index]
+        index += 2 if arg in ("-v", "-p") else 1
+        if arg not in ("-R", "-V", "-f", "-v", "-p") and not _ATTRIBUTES.match(arg):
+            files.append(arg)
+    return _writes(context, files)
+
+
+def _setfacl(args: list[str], context: _Context) -> list[Action]:
+    parsed = _parse(args, "mMxX", ("modify", "modify-file", "remove", "remove-file", "set"))
+    return _writes(context, parsed.operands)
+
+
+def _ln(args: list[str], context: _Context) -> list[Action]:
+    parsed = _parse(args, "tS", ("target-directory", "suffix"))
+    directory, operands = parsed.value("-t", "--target-directory"), parsed.operands
+    if directory is not None:
+        return _writes(context, [_into(directory, s, True) for s in operands])
+    if len(operands) == 1:
+        return _writes(context, [_basename(operands[0])])
+    sources, destination = operands[:-1], operands[-1]
+    return _writes(context, [_into(destination, s, len(sources) > 1) for s in sources])
+
+
+def _dd(args: list[str], context: _Context) -> list[Action]:
+    operands = _dd_operands(args)
+    source, output = operands.get("if"), operands.get("of")
+    actions = _writes(context, [output]) if output else []
+    if source and _is_file(source):
+        actions.append(context.act("read", source))
+        if output and _is_file(output):
+            actions.append(context.act("copy", source, destination=output))
+    return actions
+
+
+# -- deleting, copying, moving ---------------------------------------------------------
+
+
+def _deleter(short_values: str = "") -> Handler:
+    def handler(args: list[str], context: _Context) -> list[Action]:
+        return _each("delete", context, _parse(args, short_values).operands)
+
+    return handler
+
+
+def _copier(verb: Verb) -> Handler:
+    """cp and mv: `-t dir`, several sources into a directory, or one new name."""
+
+    def handler(args: list[str], context: _Context) -> list[Action]:
+        parsed = _parse(args, "tS", ("target-directory", "suffix"))
+        directory, operands = parsed.value("-t", "--target-directory"), parsed.operands
+        if directory is not None:
+            return _sends(context, operands, directory, verb, directory=True, remote=False)
+        if len(operands) < 2:
+            return []
+        return _sends(context, operands[:-1], operands[-1], verb, remote=False)
+
+    return handler
+
+
+def _install(args: list[str], context: _Context) -> list[Action]:
+    parsed = _parse(args, "mogSt", ("mode", "owner", "group", "suffix", "target-directory"))
+    if parsed.has("-d", "--directory"):
+        return []
+    directory = parsed.value("-t", "--target-directory")
+    if directory is not None:
+        return _sends(context, parsed.operands, directory, directory=True, remote=False)
+    operands = parsed.operands
+    return _sends(context, operands[:-1], operands[-1], remote=False) if operands[1:] else []
+
+
+def _tar(args: list[str], context: _Context) -> list[Action]:
+    """Creating an archive copies each member into it; extracting reads the archive."""
+    mode, archive, members = _tar_parts(args)
+    if archive is None or not _is_file(archive):
+        return []
+    if mode == "x":
+        return [context.act("read", archive)]
+    return [context.act("copy", m, destination=archive) for m in members] if mode else []
+
+
+def _zip(args: list[str], context: _Context) -> list[Action]:
+    operands = _parse(args, "xibPtnZO").operands
+    if len(operands) < 2 or not _is_file(operands[0]):
+        return []
+    return [context.act("copy", m, destination=operands[0]) for m in operands[1:] if _is_file(m)]
+
+
+def _split(args: list[str], context: _Context) -> list[Action]:
+    """split copies a file into pieces named by a prefix."""
+    long_values = _names("bytes lines line-bytes number suffix-length additional-suffix filter")
+    operands = _parse(args, "abClnt", long_values).operands
+    if not operands or not _is_file(operands[0]):
+        return []
+    prefix = operands[1] if len(operands) > 1 else "x"
+    return [context.act("copy", operands[0], destination=prefix)]
+
+
+def _seven_zip(args: list[str], context: _Context) -> list[Action]:
+    operands = _parse(args).operands
+    if operands[:1] not in (["a"], ["u"]):
+        return []
+    return _zip(operands[1:], context)
