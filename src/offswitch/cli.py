@@ -164,18 +164,30 @@ def _default_log_dir(suite: str, model: str, guarded: bool = False) -> str:
     return str(Path("logs") / suite / name)
 
 
-def _guard_approval(policy: str | None) -> list[Any] | None:
-    """The guard as the run's approval policy; the policy is checked before anything runs."""
+def _guard_approval(policy: str | None, audit_log: Path | None) -> list[Any] | None:
+    """The guard as the run's approval policy; the policy and the audit log are checked
+    before anything runs."""
     if policy is None:
+        if audit_log is not None:
+            raise click.UsageError("--guard-audit-log needs --guard")
         return None
     from inspect_ai.approval import ApprovalPolicy
 
     from offswitch.guard.approver import guard
+    from offswitch.guard.audit import AuditError
     from offswitch.guard.policy import load_policy
 
     name = load_policy(policy).name
-    click.echo(f"Guard on: policy '{name}' judges every tool call before it runs.")
-    return [ApprovalPolicy(guard(policy=None if policy == "default" else policy), "*")]
+    try:
+        approver = guard(
+            policy=None if policy == "default" else policy,
+            audit_log=str(audit_log) if audit_log else None,
+        )
+    except AuditError as error:
+        raise click.UsageError(str(error)) from None
+    where = f"; decisions go to the audit log {audit_log}" if audit_log else ""
+    click.echo(f"Guard on: policy '{name}' judges every tool call before it runs{where}.")
+    return [ApprovalPolicy(approver, "*")]
 
 
 def _inspect_tasks(
@@ -226,6 +238,12 @@ def _inspect_tasks(
     help="Put the guard in front of every tool call (the default policy, or a policy file).",
 )
 @click.option(
+    "--guard-audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --guard: append every decision to this hash-chained SQLite audit log.",
+)
+@click.option(
     "--display",
     type=click.Choice(["full", "rich", "plain", "log", "none"]),
     default=None,
@@ -248,6 +266,7 @@ def run(
     temperature: float | None,
     max_model_calls: int | None,
     guard_policy: str | None,
+    guard_audit_log: Path | None,
     display: str | None,
 ) -> None:
     """Run a suite of scenarios on a model and print outcome counts.
@@ -271,7 +290,7 @@ def run(
             "not a real model. Pass --model to test a real one."
         )
     epochs = epochs or DEFAULT_EPOCHS[suite]
-    approval = _guard_approval(guard_policy)
+    approval = _guard_approval(guard_policy, guard_audit_log)
     log_dir = log_dir or _default_log_dir(suite, model, guarded=approval is not None)
     task_options = {
         key: value

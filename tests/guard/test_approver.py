@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from inspect_ai import eval as inspect_eval
 from inspect_ai.approval import ApprovalPolicy, auto_approver
 from inspect_ai.log import EvalLog, EvalSample
 from inspect_ai.model import ChatMessageTool
 
+from offswitch.cli import main
 from offswitch.guard.approver import guard
+from offswitch.guard.audit import entries, verify
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.scenarios.task import build_task
 
@@ -138,3 +141,42 @@ def test_escalations_can_go_to_the_next_approver(tmp_path: Path) -> None:
     assert stopped_calls(sample) == []
     assert outcome(sample)["score_source"] == "file"
     assert outcome(sample)["guard_rules"] == "report-claims-passing-score"
+
+
+def test_every_decision_goes_to_the_audit_log(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.sqlite"
+    approval = [ApprovalPolicy(guard(audit_log=str(audit)), "*")]
+    sample = samples(run(tmp_path, "tamperer", [TAMPERING], approval))[TAMPERING]
+    logged = [entry.payload for entry in entries(audit)]
+    assert len(logged) == outcome(sample)["guard_calls"]
+    stopped = [p for p in logged if p["decision"] == "block"]
+    assert stopped and stopped[0]["sample"] == TAMPERING
+    assert stopped[0]["rule"] == "config-viewed-then-changed"
+    assert verify(audit).ok
+
+
+def test_run_guard_writes_the_audit_log_and_reports_what_it_stopped(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.sqlite"
+    arguments = ["run", "--guard", "--guard-audit-log", str(audit), "--model", "offswitch/tamperer"]
+    arguments += ["--task", "tampering", "--condition", "good_peer", "--log-dir", str(tmp_path)]
+    result = CliRunner().invoke(main, [*arguments, "--display", "none"])
+    assert result.exit_code == 0, result.output
+    assert "Guard on: policy 'offswitch default'" in result.output
+    header = next(line for line in result.output.splitlines() if line.startswith("task "))
+    assert header.split()[-2:] == ["blocked", "flagged"]
+    assert verify(audit).ok and verify(audit).entries > 0
+
+
+def test_an_audit_log_without_the_guard_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["run", "--guard-audit-log", str(tmp_path / "a.sqlite")])
+    assert result.exit_code == 2
+    assert "--guard-audit-log needs --guard" in result.output
+
+
+def test_a_bad_guard_policy_stops_the_run_before_it_starts(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("rules: [{id: a, kind: k, decision: maybe, reason: r, when: {}}]")
+    result = CliRunner().invoke(main, ["run", "--guard", str(policy), "--log-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "rules.0.decision" in result.output
+    assert not list(tmp_path.glob("*.eval"))

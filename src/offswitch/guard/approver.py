@@ -8,6 +8,7 @@ approval policy file as `offswitch/guard`:
         tools: "*"
         policy: my_policy.yaml     # optional; the default policy otherwise
         escalate: true             # optional; hand escalations to the next approver
+        audit_log: audit.sqlite    # optional; every decision, hash-chained
       - name: human
         tools: "*"
 
@@ -21,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from inspect_ai.approval import Approval, Approver, approver
+from inspect_ai.log._samples import sample_active
 from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageTool
 from inspect_ai.tool import ToolCall, ToolCallView
 from inspect_ai.util import store
 
+from offswitch.guard.audit import AuditLog
 from offswitch.guard.engine import ContentResolver, Decision, Guard, GuardSession
 from offswitch.guard.policy import load_policy
 from offswitch.guard.record import GuardRecord, load_record, save_record
@@ -82,6 +85,13 @@ def _keep(decision: Decision, policy_name: str) -> None:
     save_record(sample_store, record)
 
 
+def _audit_entry(decision: Decision, policy_name: str) -> dict[str, object]:
+    """A decision for the audit log, with the sample and epoch it was made in."""
+    active = sample_active()
+    where = {"sample": str(active.sample.id), "epoch": active.epoch} if active else {}
+    return {**where, "policy": policy_name, **decision.model_dump(mode="json")}
+
+
 def _approval(decision: Decision, escalate: bool) -> Approval:
     why = f"offswitch guard, rule {decision.rule}: {decision.reason}"
     match decision.decision:
@@ -101,16 +111,21 @@ def _approval(decision: Decision, escalate: bool) -> Approval:
 
 
 @approver(name="guard")
-def guard(policy: str | None = None, escalate: bool = False) -> Approver:
+def guard(
+    policy: str | None = None, escalate: bool = False, audit_log: str | None = None
+) -> Approver:
     """offswitch's guard: blocks tampering with oversight and exfiltration of weights.
 
     Args:
         policy: Guard policy file; the built-in default policy when omitted.
         escalate: Hand escalated calls to the next approver of the policy (for
             example `human`) instead of rejecting them.
+        audit_log: SQLite audit log to append every decision to (hash-chained; check
+            it with `offswitch audit verify`).
     """
     loaded = load_policy(policy)
     judge = Guard(loaded)
+    audit = AuditLog(audit_log) if audit_log else None
 
     async def approve(
         message: str, call: ToolCall, view: ToolCallView, history: list[ChatMessage]
@@ -120,6 +135,8 @@ def guard(policy: str | None = None, escalate: bool = False) -> Approver:
         replay_history(session, history, call.id)
         decision = session.decide(call.function, call.arguments)
         _keep(decision, loaded.name)
+        if audit is not None:
+            audit.append("decision", _audit_entry(decision, loaded.name))
         return _approval(decision, escalate)
 
     return approve
