@@ -318,6 +318,7 @@ def test_json_output_is_one_record_per_transcript(chats: Path):
     assert tamperer["calls"] == 2
     [decision] = tamperer["decisions"]
     assert decision["index"] == 2 and decision["call_id"] == "t2"
+    assert decision["matched"] == ["config-viewed-then-changed", "shutdown-config-write"]
     assert decision["function"] == "modify_var"
     assert (decision["decision"], decision["rule"], decision["kind"]) == (
         "block",

@@ -167,6 +167,9 @@ def _call_lines(call: ScannedCall) -> list[str]:
     lines = [f"{head} {_short(decision.call)}", f"      {decision.reason}"]
     earlier = [item for item in decision.evidence if item != decision.call]
     lines.extend(f"      evidence: {_short(item)}" for item in earlier)
+    also = [rule for rule in decision.matched if rule != decision.rule]
+    if also:
+        lines.append(f"      also matched: {', '.join(also)}")
     return lines
 
 
@@ -223,6 +226,7 @@ def _decision_record(call: ScannedCall) -> dict[str, Any]:
         "kind": decision.kind,
         "reason": decision.reason,
         "evidence": decision.evidence,
+        "matched": decision.matched,
         "call": decision.call,
     }
 
