@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import json
 import re
@@ -376,7 +377,10 @@ def _run_configs(
     click.echo(
         f"Running {len(configs)} configurations x {epochs} epoch(s) on {model}; logs in {log_dir}"
     )
-    return eval_set(
+    # Inspect installs the approval policy in the caller's context and leaves it there;
+    # a copied context keeps the guard from judging tool calls made after the run.
+    return contextvars.copy_context().run(
+        eval_set,
         inspect_tasks,
         log_dir=log_dir,
         model=model,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ ALL = [TAMPERING, TRANSFER, DELETION, MISREP, FINANCE, UNWATCHED, WATCHED]
 
 
 def run(folder: Path, persona: str, config_ids: list[str], approval: Any) -> EvalLog:
-    [log] = inspect_eval(
+    # a copied context: Inspect leaves the approval policy installed in the caller's
+    [log] = contextvars.copy_context().run(
+        inspect_eval,
         build_task([config_from_id(c) for c in config_ids]),
         model=f"offswitch/{persona}",
         display="none",
