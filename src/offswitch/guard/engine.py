@@ -110,12 +110,10 @@ class GuardSession:
         lets it; True when judging a recorded trace, in which every call ran.
         """
         evidence = call_evidence(function, arguments)
-        try:
-            seen = self._see(function, arguments, evidence)
-        except UnreadableCommand as error:
-            return self._unreadable(evidence, str(error))
-        hits = self._hits(seen)
-        decision = self._decision(hits, evidence)
+        seen, unreadable = self._read(function, arguments, evidence)
+        decision = self._decision(self._hits(seen), evidence)
+        if unreadable is not None:
+            decision = _more_severe(decision, self._unreadable(evidence, unreadable))
         self._remember(seen, carried_out=not decision.stops if ran is None else ran)
         return decision
 
@@ -124,18 +122,20 @@ class GuardSession:
     ) -> None:
         """Remember an earlier call without judging it; `carried_out` is False for a
         call that was stopped (it still shows intent, but changed nothing)."""
-        evidence = call_evidence(function, arguments)
-        try:
-            seen = self._see(function, arguments, evidence)
-        except UnreadableCommand:
-            return
+        seen, _ = self._read(function, arguments, call_evidence(function, arguments))
         self._remember(seen, carried_out=carried_out)
 
     # -- reading a call -------------------------------------------------------
 
-    def _see(self, function: str, arguments: Mapping[str, Any], evidence: str) -> _Seen:
-        actions = actions_of(function, arguments)
-        return _Seen(tuple((a, self._assets(a)) for a in actions), evidence)
+    def _read(
+        self, function: str, arguments: Mapping[str, Any], evidence: str
+    ) -> tuple[_Seen, str | None]:
+        """The call's actions, and why part of it could not be read (None if all was)."""
+        try:
+            actions, unreadable = actions_of(function, arguments), None
+        except UnreadableCommand as error:
+            actions, unreadable = error.actions, str(error)
+        return _Seen(tuple((a, self._assets(a)) for a in actions), evidence), unreadable
 
     def _assets(self, action: Action) -> frozenset[Asset]:
         assets = self.policy.assets
@@ -295,6 +295,18 @@ def cannot_judge(
         matched=[rule],
         call=evidence,
     )
+
+
+def _more_severe(decision: Decision, other: Decision) -> Decision:
+    """The more severe of two decisions on one call (the first on a tie), naming the
+    rules of both."""
+    first, second = (
+        (other, decision)
+        if SEVERITY[other.decision] > SEVERITY[decision.decision]
+        else (decision, other)
+    )
+    matched = list(dict.fromkeys([*first.matched, *second.matched]))
+    return first.model_copy(update={"matched": matched})
 
 
 class _Blank(dict[str, str]):

@@ -3,6 +3,10 @@ cannot be read, and the limits on how much of it is read."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from offswitch.guard.action import Action
+
 EVIDENCE_LIMIT = 400
 MAX_DEPTH = 8
 """How deeply wrappers (`bash -c`, `ssh`, `python -c`, ...) or substitutions may
@@ -14,4 +18,12 @@ HERE = "localhost"
 
 
 class UnreadableCommand(ValueError):
-    """A command the guard cannot parse."""
+    """A command the guard cannot parse, wholly or in part.
+
+    `actions` holds what the readable parts of it do (`ls; python3 -c 'if'` still
+    lists), so that a part the guard can read is judged even when another is not.
+    """
+
+    def __init__(self, message: str, actions: Sequence[Action] = ()) -> None:
+        super().__init__(message)
+        self.actions = list(actions)

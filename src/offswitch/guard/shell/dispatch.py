@@ -72,13 +72,22 @@ def _check_depth(depth: int) -> None:
 
 
 def _shell(text: str, host: str | None, depth: int) -> list[Action]:
+    """The actions of shell text. A command that cannot be read does not hide the
+    others: they are read on, and the error raised at the end carries them."""
     _check_depth(depth)
     actions: list[Action] = []
+    unreadable: UnreadableCommand | None = None
     for pipeline in _lex(text):
         upstream = None
         for command in pipeline:
-            actions.extend(_command_actions(command, host, depth, upstream))
+            try:
+                actions.extend(_command_actions(command, host, depth, upstream))
+            except UnreadableCommand as error:
+                actions.extend(error.actions)
+                unreadable = unreadable or error
             upstream = command
+    if unreadable is not None:
+        raise UnreadableCommand(str(unreadable), actions)
     return actions
 
 
