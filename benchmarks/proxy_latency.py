@@ -521,6 +521,14 @@ def report(sides: list[Side], args: argparse.Namespace, load_before: str) -> Non
 SIDES = ("relay", "proxy", "proxy+audit")
 
 
+def pin(core: int, *pids: int | None) -> None:
+    """Run processes (and, for pid 0, this one) on one core only: with `--pin` the
+    guard does not compete with the load generator for CPU, as on a deployment where
+    it has cores of its own."""
+    for pid in pids:
+        os.sched_setaffinity(pid or 0, {core})
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="Counted requests per side.")
@@ -530,6 +538,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup-s", type=float, default=1.0, help="Uncounted, per block.")
     parser.add_argument("--blocks", type=int, default=5, help="Blocks per side (steady load).")
     parser.add_argument("--burst", action="store_true", help="Synchronised bursts instead.")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="Load (client, upstream) on core 0, relay and proxies on core 1.",
+    )
     parser.add_argument(
         "--sides", nargs="+", choices=SIDES, default=list(SIDES), help="Besides direct."
     )
@@ -552,9 +565,11 @@ def main() -> None:
     upstream = f"http://127.0.0.1:{up}/v1"
     pace = ["--chunks", str(args.chunks), "--chunk-delay-ms", str(args.chunk_delay_ms)]
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as servers:
-        servers.enter_context(
+        upstream_pid = servers.enter_context(
             running(_this_script("--serve-upstream", up, *pace), f"{upstream}/models")
         )
+        if args.pin:
+            pin(0, upstream_pid)
         sides = [Side("direct", upstream)]
         for name in (name for name in SIDES if name in args.sides):
             port = _free_port()
@@ -564,7 +579,11 @@ def main() -> None:
             else:
                 command = proxy_command(port, upstream, audit)
             pid = servers.enter_context(running(command, f"http://127.0.0.1:{port}/health"))
+            if args.pin:
+                pin(1, pid)
             sides.append(Side(name, f"http://127.0.0.1:{port}/v1", pid, audit=audit))
+        if args.pin:
+            pin(0, 0)
         asyncio.run(measure(sides, args))
         servers.close()  # the audit log is complete once its proxy has stopped
         report(sides, args, load_before)
