@@ -63,6 +63,8 @@ def _python_actions(code: str, host: str | None, depth: int) -> list[Action]:
         raise UnreadableCommand(f"python: {message}") from None
     reader = _PythonReader(code, host, depth)
     reader.read(tree.body)
+    if reader.unreadable is not None:
+        raise UnreadableCommand(str(reader.unreadable), reader.actions)
     return reader.actions
 
 
@@ -141,6 +143,8 @@ class _PythonReader:
         self.sftp: set[str] = set()
         self.aliases: dict[str, str] = {}
         self.actions: list[Action] = []
+        self.unreadable: UnreadableCommand | None = None
+        """The first shell command run from the code that could not be read."""
 
     def read(self, statements: list[ast.stmt]) -> None:
         for statement in statements:
@@ -335,8 +339,15 @@ class _PythonReader:
         return self.text(node)
 
     def run_shell(self, line: str | None) -> None:
-        if line:
+        """Read a shell command the code runs; one that cannot be read is remembered
+        (with what of it could be) and the rest of the code is still read."""
+        if not line:
+            return
+        try:
             self.actions.extend(_shell(line, self.host, self.depth + 1))
+        except UnreadableCommand as error:
+            self.actions.extend(error.actions)
+            self.unreadable = self.unreadable or error
 
     def dump(self, node: ast.Call, text: str) -> None:
         stream = _argument(node, 1, "stream", "fp", "f")
