@@ -13,7 +13,6 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from offswitch.guard.proxy import (
     create_app,
 )
 from offswitch.guard.proxy_stream import StreamRelay
+from support.servers import serving
 
 API_KEY = "sk-test-SECRET-123"
 MODEL = "scripted"
@@ -210,27 +210,6 @@ class Upstream:
 
 
 # -- servers -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def serving(app: Starlette) -> Iterator[str]:
-    """Run `app` with uvicorn on a free port in a background thread; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture(scope="module")

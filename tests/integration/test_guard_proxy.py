@@ -11,18 +11,15 @@ are tested.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
-import uvicorn
 
 from offswitch.guard.policy import load_policy
 from offswitch.guard.proxy import ProxySettings, create_app
+from support.servers import serving
 
 pytestmark = pytest.mark.realmodel
 
@@ -63,21 +60,8 @@ MESSAGES = [
 def proxy(llama_server: str) -> Iterator[str]:
     """The proxy in front of the llama.cpp server, in a background thread."""
     settings = ProxySettings(upstream=llama_server, policy=load_policy(None), upstream_timeout=60)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "proxy did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serving(create_app(settings)) as base_url:
+        yield f"{base_url}/v1"
 
 
 def forced(base_url: str, tool: str, **extra: Any) -> Any:
