@@ -83,6 +83,14 @@ def _selection_options(command: F) -> F:
     return command
 
 
+_display_option = click.option(
+    "--display",
+    type=click.Choice(["full", "rich", "plain", "log", "none"]),
+    default=None,
+    help="Progress display.",
+)
+
+
 class _LazyGroup(click.Group):
     """A group whose commands are imported only when used: the proxy's web stack and the
     bench's evaluation machinery stay out of every other command's start-up."""
@@ -244,12 +252,7 @@ def _inspect_tasks(
     default=None,
     help="With --guard: append every decision to this hash-chained SQLite audit log.",
 )
-@click.option(
-    "--display",
-    type=click.Choice(["full", "rich", "plain", "log", "none"]),
-    default=None,
-    help="Progress display.",
-)
+@_display_option
 @_clear_errors
 def run(
     model: str | None,
@@ -408,12 +411,7 @@ def _calibration_log_dir(suite: str, seed: int, probabilities: str | None) -> st
     help="Rate table (YAML) of the population; the shipped default when omitted.",
 )
 @click.option("--log-dir", default=None, help="Log directory (rerun to continue a run).")
-@click.option(
-    "--display",
-    type=click.Choice(["full", "rich", "plain", "log", "none"]),
-    default=None,
-    help="Progress display.",
-)
+@_display_option
 @_clear_errors
 def calibrate(
     suite: str,
