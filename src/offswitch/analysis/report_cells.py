@@ -72,6 +72,19 @@ Shown = tuple[str, str, str, str]
 """A number as shown: value, stars, interval and a line of detail (p-value, n)."""
 
 
+def _estimate_fields(
+    key: str, diff: float | None, low: float | None, high: float | None, p: float | None, stars: str
+) -> CsvFields:
+    """The CSV columns every difference cell has: estimate, interval, p-value, stars."""
+    return {
+        key: diff,
+        f"{key}_low": low,
+        f"{key}_high": high,
+        f"{key}_p": p,
+        f"{key}_stars": stars,
+    }
+
+
 class _Number(ABC):
     """Text and HTML of a number cell from its `shown` parts."""
 
@@ -194,11 +207,7 @@ class DiffCell(_Number):
     def csv(self, key: str) -> CsvFields:
         d = self.difference
         return {
-            key: d.diff,
-            f"{key}_low": d.low,
-            f"{key}_high": d.high,
-            f"{key}_p": d.p_value,
-            f"{key}_stars": self.stars,
+            **_estimate_fields(key, d.diff, d.low, d.high, d.p_value, self.stars),
             f"{key}_n_a": d.a.n,
             f"{key}_n_b": d.b.n,
             f"{key}_small": self.small,
@@ -227,11 +236,7 @@ class CombinedCell(_Number):
     def csv(self, key: str) -> CsvFields:
         c = self.combined
         return {
-            key: c.diff,
-            f"{key}_low": c.low,
-            f"{key}_high": c.high,
-            f"{key}_p": c.p_value,
-            f"{key}_stars": c.stars,
+            **_estimate_fields(key, c.diff, c.low, c.high, c.p_value, c.stars),
             f"{key}_small": self.small,
         }
 
@@ -254,11 +259,7 @@ class PairedCell(_Number):
     def csv(self, key: str) -> CsvFields:
         d = self.paired.paired
         return {
-            key: d.diff,
-            f"{key}_low": d.low,
-            f"{key}_high": d.high,
-            f"{key}_p": d.p_value,
-            f"{key}_stars": self.paired.stars,
+            **_estimate_fields(key, d.diff, d.low, d.high, d.p_value, self.paired.stars),
             f"{key}_pairs": d.n_pairs,
             f"{key}_discordant": f"{d.only_first}/{d.only_second}",
             f"{key}_small": self.small,
