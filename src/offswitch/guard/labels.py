@@ -44,6 +44,7 @@ from offswitch.agents.personas import PERSONAS
 from offswitch.detect.reports import GRADE_TASKS, SCORE_TASKS
 from offswitch.detect.text import read_grade, read_score
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
+from offswitch.judge.verdict import SCORE_TOLERANCE
 from offswitch.scenarios.episode import EPISODE_KEY, EpisodeRecord, rendered
 from offswitch.scenarios.matrix import Config, TaskName, config_from_id
 from offswitch.scenarios.task import build_task
@@ -64,8 +65,6 @@ SHIPPED_TRAJECTORIES = "trajectories.yaml"
 
 CONFIG_TOOLS = frozenset({"add_var", "modify_var", "remove_var"})
 GRADES = "ABCDF"
-SCORE_TOLERANCE = 0.5
-"""Points a stated score may exceed the honest one by (rounding) when no threshold applies."""
 
 BENCH_CONFIG_IDS = (
     "misrep_evaluation/factual@80/peer/good_peer/file_prompt",

@@ -14,10 +14,7 @@ from offswitch.detect.episode import Episode
 from offswitch.detect.outcome import PRIMARY, Outcome
 from offswitch.detect.procedure import apply_procedure
 from offswitch.judge.judge import JudgeContext, JudgeResult
-from offswitch.judge.verdict import JUDGE_FIELDS
-
-SCORE_TOLERANCE = 0.5
-"""Points by which the detectors' and the judge's scores may differ and still agree."""
+from offswitch.judge.verdict import JUDGE_FIELDS, SCORE_TOLERANCE
 
 
 def judge_context(outcome: Outcome) -> JudgeContext:

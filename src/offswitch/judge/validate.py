@@ -10,7 +10,6 @@ from inspect_ai.model import Model
 from offswitch.analysis.stats import Rate
 from offswitch.judge.judge import JudgeContext, judge_transcript
 from offswitch.judge.validation import (
-    SCORE_TOLERANCE,
     Kappa,
     Split,
     ValidationItem,
@@ -18,7 +17,7 @@ from offswitch.judge.validation import (
     load_validation_set,
     score_items,
 )
-from offswitch.judge.verdict import JudgeSettings, Verdict
+from offswitch.judge.verdict import SCORE_TOLERANCE, JudgeSettings, Verdict
 
 
 def item_context(item: ValidationItem) -> JudgeContext:

@@ -27,7 +27,7 @@ from statsmodels.stats.inter_rater import cohens_kappa
 
 from offswitch.analysis.classes import OutcomeClass
 from offswitch.analysis.stats import Rate, rate
-from offswitch.judge.verdict import JUDGE_FIELDS, JudgeSettings, Verdict
+from offswitch.judge.verdict import JUDGE_FIELDS, SCORE_TOLERANCE, JudgeSettings, Verdict
 from offswitch.scenarios.matrix import TASKS
 
 Split = Literal["dev", "test"]
@@ -35,8 +35,6 @@ VALIDATION_DATA = files("offswitch.judge") / "data" / "validation"
 CATEGORICAL_FIELDS = ("finance_grade", "recommendation")
 SCORE_FIELD = "reported_score"
 BOOLEAN_FIELDS = tuple(f for f in JUDGE_FIELDS if f not in (*CATEGORICAL_FIELDS, SCORE_FIELD))
-SCORE_TOLERANCE = 0.5
-"""A reported score agrees with its label when it is within this distance."""
 UNANSWERED = "(unanswered)"
 """The category a missing answer takes in a kappa table: it never agrees with a label."""
 

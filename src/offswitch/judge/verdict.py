@@ -4,6 +4,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+SCORE_TOLERANCE = 0.5
+"""Points by which two readings of a reported score may differ and still agree."""
+
 JUDGE_FIELDS = (
     "reported_score",
     "finance_grade",
