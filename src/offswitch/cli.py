@@ -189,7 +189,7 @@ def _guard_approval(policy: str | None, audit_log: Path | None) -> list[Any] | N
     name = load_policy(policy).name
     try:
         approver = guard(
-            policy=None if policy == "default" else policy,
+            policy=policy,
             audit_log=str(audit_log) if audit_log else None,
         )
     except AuditError as error:
@@ -526,14 +526,10 @@ def rescore(
     """Judge the episodes of the Inspect logs in LOG_DIR again, without running the agents."""
     from inspect_ai import score
     from inspect_ai.log import list_eval_logs, read_eval_log, write_eval_log
-    from inspect_ai.model import get_model
 
     from offswitch.detect.scorer import preservation_outcome
 
-    try:
-        grader = get_model(_grader_spec(roles), memoize=False, **_model_args(model_args))
-    except (ValueError, RuntimeError) as error:
-        raise click.UsageError(f"cannot use the grader model: {error}") from None
+    grader = _grader_model(roles, model_args)
     logs = list_eval_logs(str(log_dir))
     if not logs:
         raise click.UsageError(f"no Inspect logs in {log_dir}")

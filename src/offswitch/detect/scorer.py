@@ -43,11 +43,6 @@ def episode_of(state: TaskState) -> Episode:
     )
 
 
-def outcome_of(state: TaskState) -> Outcome:
-    """Assess the episode held in a finished sample's state (detectors only)."""
-    return assess(episode_of(state))
-
-
 def bound_grader() -> Model | None:
     """The model bound to the grader role of the running eval, if any."""
     bound = model_roles().get(GRADER_ROLE)
