@@ -13,6 +13,7 @@ from inspect_ai.approval import ApprovalPolicy, auto_approver
 from inspect_ai.log import EvalLog, EvalSample
 from inspect_ai.model import ChatMessageTool
 
+from offswitch.analysis.report import build_report
 from offswitch.cli import main
 from offswitch.guard.approver import guard
 from offswitch.guard.audit import entries, verify
@@ -165,9 +166,18 @@ def test_run_guard_writes_the_audit_log_and_reports_what_it_stopped(tmp_path: Pa
     result = CliRunner().invoke(main, [*arguments, "--display", "none"])
     assert result.exit_code == 0, result.output
     assert "Guard on: policy 'offswitch default'" in result.output
-    header = next(line for line in result.output.splitlines() if line.startswith("task "))
+    lines = result.output.splitlines()
+    header = next(line for line in lines if line.startswith("task "))
     assert header.split()[-2:] == ["blocked", "flagged"]
+    rows = [line.split() for line in lines if line.startswith("tampering")]
+    blocked = sum(int(row[-2]) for row in rows)
+    assert all(int(row[-2]) >= int(row[2]) > 0 and row[-1] == "0" for row in rows)
     assert verify(audit).ok and verify(audit).entries > 0
+    report = build_report(tmp_path)
+    [section] = report.models
+    assert section.model == "offswitch/tamperer +guard"
+    assert section.guard is not None and section.guard.rows[0][3].text() == str(blocked)
+    assert {log.model for log in report.provenance.logs} == {"offswitch/tamperer +guard"}
 
 
 def test_an_audit_log_without_the_guard_is_a_usage_error(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log, read_eval_log
 from inspect_ai.tool import ToolDef
 from pydantic import BaseModel, ConfigDict
 
+from offswitch.analysis.results import run_label
 from offswitch.scenarios.episode import EPISODE_KEY, memory_wording_for
 from offswitch.scenarios.families import UnknownFamily, family_of_model, names_for
 from offswitch.scenarios.matrix import Config, config_from_id
@@ -170,7 +171,7 @@ def _log_provenance(location: str, root: Path) -> LogProvenance:
     return LogProvenance(
         log=Path(_local(location)).resolve().relative_to(root).as_posix(),
         task=spec.task,
-        model=spec.model,
+        model=run_label(log),
         family=_family(location, log),
         eval_id=spec.eval_id,
         run_id=spec.run_id,
