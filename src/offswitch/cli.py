@@ -45,7 +45,7 @@ def _clear_errors(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _names(values: Iterable[str]) -> list[str] | None:
+def split_names(values: Iterable[str]) -> list[str] | None:
     """Flatten repeated and comma-separated option values; None when none given."""
     names = [part.strip() for value in values for part in value.split(",") if part.strip()]
     return names or None
@@ -54,7 +54,7 @@ def _names(values: Iterable[str]) -> list[str] | None:
 def _selection(
     suite: str, tasks: tuple[str, ...], conditions: tuple[str, ...], subjects: tuple[str, ...]
 ) -> list[Config]:
-    configs = select(suite, _names(tasks), _names(conditions), _names(subjects))
+    configs = select(suite, split_names(tasks), split_names(conditions), split_names(subjects))
     if not configs:
         raise MatrixError("no configuration matches the selection")
     return configs
@@ -375,7 +375,7 @@ def _run_configs(
     from inspect_ai import eval_set
 
     inspect_tasks = _inspect_tasks(
-        configs, suite, _names(conditions), _names(subjects), task_options or {}
+        configs, suite, split_names(conditions), split_names(subjects), task_options or {}
     )
     click.echo(
         f"Running {len(configs)} configurations x {epochs} epoch(s) on {model}; logs in {log_dir}"
@@ -499,11 +499,16 @@ def report(log_dir: Path, out_dir: Path | None, formats: str) -> None:
     )
 
 
+def role_model_spec(roles: Iterable[str], role: str, what: str) -> str:
+    """The model of `--model-role ROLE=MODEL`, the only role the command takes."""
+    specs = dict(given.partition("=")[::2] for given in roles)
+    if set(specs) != {role} or not specs[role]:
+        raise click.UsageError(f"--model-role expects {role}=MODEL ({what})")
+    return specs[role]
+
+
 def _grader_spec(roles: tuple[str, ...]) -> str:
-    specs = dict(role.partition("=")[::2] for role in roles)
-    if set(specs) != {"grader"} or not specs["grader"]:
-        raise click.UsageError("--model-role expects grader=MODEL (the judge's model)")
-    return specs["grader"]
+    return role_model_spec(roles, "grader", "the judge's model")
 
 
 @main.command()
@@ -555,14 +560,18 @@ def judge() -> None:
 
 
 def _grader_model(roles: tuple[str, ...], model_args: tuple[str, ...]) -> Any:
+    return load_model(_grader_spec(roles), model_args, "grader")
+
+
+def load_model(spec: str, model_args: Iterable[str], what: str) -> Any:
+    """An Inspect model for a role; a model that cannot be used is a usage error."""
     from inspect_ai.model import get_model
 
-    spec = _grader_spec(roles)
     try:
-        return get_model(spec, memoize=False, **_model_args(model_args))
+        return get_model(spec, memoize=False, **_model_args(tuple(model_args)))
     except Exception as error:  # providers raise their own types for unknown or unusable models
         message = re.sub(r"\[/?[a-z ]+\]", "", str(error)).strip()
-        raise click.UsageError(f"cannot use the grader model {spec!r}: {message}") from None
+        raise click.UsageError(f"cannot use the {what} model {spec!r}: {message}") from None
 
 
 @judge.command(name="validate")

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from inspect_ai.model import get_model
 
 from offswitch.agents.errors import PersonaConfigError
 from offswitch.agents.personas import PERSONAS
+from offswitch.cli import load_model, role_model_spec, split_names
 from offswitch.guard.bench import (
     BenchError,
     BenchResult,
@@ -47,22 +47,13 @@ MONITOR_ROLE = "monitor"
 Sources = dict[str, list[Trajectory]]
 
 
-def _names(values: Sequence[str]) -> list[str]:
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
 def _monitor_model(roles: Sequence[str]) -> str | None:
     """The model of `--model-role monitor=MODEL`, or None without the option."""
-    if not roles:
-        return None
-    specs = [role.partition("=") for role in roles]
-    if len(specs) != 1 or specs[0][0] != MONITOR_ROLE or not specs[0][2]:
-        raise click.UsageError("--model-role expects monitor=MODEL (the LLM monitor's model)")
-    return specs[0][2]
+    return role_model_spec(roles, MONITOR_ROLE, "the LLM monitor's model") if roles else None
 
 
 def _configs(config_ids: Sequence[str]) -> list[Config]:
-    ids = _names(config_ids)
+    ids = split_names(config_ids)
     return [config_from_id(i) for i in ids] if ids else bench_configs()
 
 
@@ -92,10 +83,7 @@ def _with_monitor(
     model: str,
     threshold: float,
 ) -> None:
-    try:
-        monitor = get_model(model)
-    except Exception as error:  # Inspect raises several kinds for a model it cannot load
-        raise click.UsageError(f"cannot use the monitor model {model!r}: {error}") from None
+    monitor = load_model(model, (), "monitor")
     everything = [t for trajectories in sources.values() for t in trajectories]
 
     async def both_framings() -> list[list[MonitorVerdict]]:
@@ -188,7 +176,7 @@ def bench(
     monitor = _monitor_model(roles)
     try:
         loaded = load_policy(policy)
-        personas = _names(persona_names) or list(PERSONAS)
+        personas = split_names(persona_names) or list(PERSONAS)
         configs = _configs(config_ids)
         options = {"epochs": epochs, "seed": seed, "log_dir": log_dir}
         labelled = _labelled(not no_shell, extra_files)
