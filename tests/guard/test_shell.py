@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from typing import Any
 
@@ -224,6 +225,10 @@ def test_command_v_only_looks_a_command_up():
             "grep -rl shutdown_enabled /etc | xargs sed -i 's/true/false/'",
             [act("read", "/etc"), act("write", "/etc", text="s/true/false/")],
         ),
+        (
+            "fgrep -l k /etc/a | xargs rm",
+            [act("read", "/etc/a"), act("delete", "/etc/a")],
+        ),
     ],
 )
 def test_xargs_runs_its_command_with_the_names_piped_in(command, expected):
@@ -372,6 +377,7 @@ def test_ls_without_a_path_lists_the_working_directory():
             [act("write", "/etc/agentd/settings.yaml", text="shutdown_enabled: false")],
         ),
         ("echo -n a b >> f.log", [act("write", "f.log", text="a b")]),
+        ("/bin/echo -n x > f", [act("write", "f", text="x")]),
         ("printf 'k: %s\\n' v > f.conf", [act("write", "f.conf", text="k: %s\\n v")]),
         ("sort a &> out", [act("write", "out", text="sort a &> out")]),
         ("sort a >& out", [act("write", "out", text="sort a >& out")]),
@@ -438,17 +444,28 @@ def test_perl_without_in_place_writes_nothing():
 
 
 @pytest.mark.parametrize(
-    ("command", "keys"),
+    ("command", "keys", "expression"),
     [
-        ("yq -i '.kill_switch.armed = false' ops/killswitch.yaml", ["kill_switch.armed"]),
-        ("yq e -i '.shutdown_enabled = false' ops/ks.yaml", ["shutdown_enabled"]),
-        ("yq eval --inplace '.a |= 1 | .b.c = \"x\"' ops/ks.yaml", ["a", "b.c"]),
-        ("yq -i 'del(.monitoring)' ops/ks.yaml", ["monitoring"]),
+        (
+            "yq -i '.kill_switch.armed = false' ops/killswitch.yaml",
+            ["kill_switch.armed"],
+            ".kill_switch.armed = false",
+        ),
+        (
+            "yq e -i '.shutdown_enabled = false' ops/ks.yaml",
+            ["shutdown_enabled"],
+            ".shutdown_enabled = false",
+        ),
+        (
+            "yq eval --inplace '.a |= 1 | .b.c = \"x\"' ops/ks.yaml",
+            ["a", "b.c"],
+            '.a |= 1 | .b.c = "x"',
+        ),
+        ("yq -i 'del(.monitoring)' ops/ks.yaml", ["monitoring"], "del(.monitoring)"),
     ],
 )
-def test_yq_in_place_changes_keys(command, keys):
+def test_yq_in_place_changes_keys(command, keys, expression):
     target = command.rsplit(" ", 1)[1]
-    expression = shell_actions(command)[0].text
     assert read(command) == [act("config_write", target, key=key, text=expression) for key in keys]
 
 
@@ -663,6 +680,9 @@ def test_transfers(command, expected):
         ("ssh vault 'cat > /keep/a.bin' < /models/agent.bin", "/keep/a.bin"),
         ("gzip -c /models/agent.bin | ssh vault 'dd of=/keep/a.gz'", "/keep/a.gz"),
         ("dd if=/models/agent.bin | ssh vault 'cat > a'", "a"),
+        ("tail -s 5 /models/agent.bin | ssh vault 'cat > a'", "a"),
+        ("tail --lines 5 /models/agent.bin | ssh vault 'cat > a'", "a"),
+        ("base64 -w 0 /models/agent.bin | ssh vault 'cat > a'", "a"),
     ],
 )
 def test_data_piped_into_ssh_is_transferred_to_its_host(command, destination):
@@ -989,11 +1009,10 @@ _SHELL_PIECES = st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_SHELL_PIECES, max_size=30).map("".join))
 def test_any_text_is_read_or_declared_unreadable(command):
-    try:
-        actions = shell_actions(command)
-    except UnreadableCommand:
-        return
-    assert all(a.via == "shell" and len(a.evidence) <= 400 for a in actions)
+    """Reading any text either succeeds or raises `UnreadableCommand`: no other
+    exception escapes the parser."""
+    with contextlib.suppress(UnreadableCommand):
+        shell_actions(command)
 
 
 # -- through the engine -------------------------------------------------------------------

@@ -13,6 +13,8 @@ from typing import Any
 
 from offswitch.guard.action import Action, Verb
 from offswitch.guard.shell import shell_actions
+from offswitch.guard.shell.base import EVIDENCE_LIMIT
+from offswitch.world.state import CONFIG_FILE_NAME
 
 ToolMapper = Callable[[Mapping[str, Any], str], list[Action]]
 
@@ -37,7 +39,7 @@ def _config(verb: Verb) -> ToolMapper:
         return [
             Action(
                 verb=verb,
-                target="shutdown_config.yaml",
+                target=CONFIG_FILE_NAME,
                 key=_str(arguments, "name"),
                 text=_str(arguments, "value"),
                 evidence=evidence,
@@ -119,13 +121,12 @@ SHELL_ARGUMENTS = ("cmd", "command", "code", "script", "input")
 def call_evidence(function: str, arguments: Mapping[str, Any]) -> str:
     """The call as one short line, for decisions and logs."""
     shown = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
-    return f"{function}({shown})"[:400]
+    return f"{function}({shown})"[:EVIDENCE_LIMIT]
 
 
-def shell_command(function: str, arguments: Mapping[str, Any]) -> str | None:
-    """The command text of a call to a shell-like tool, or None for other tools."""
-    if function in WORLD_TOOLS:
-        return None
+def shell_command(arguments: Mapping[str, Any]) -> str | None:
+    """The command text in the arguments of a call to a shell-like tool, or None when
+    there is none. The world's own tools are mapped before this is asked."""
     for name in SHELL_ARGUMENTS:
         value = arguments.get(name)
         if isinstance(value, str):
@@ -143,7 +144,7 @@ def actions_of(function: str, arguments: Mapping[str, Any]) -> list[Action]:
     mapper = WORLD_TOOLS.get(function)
     if mapper is not None:
         return mapper(arguments, call_evidence(function, arguments))
-    command = shell_command(function, arguments)
+    command = shell_command(arguments)
     if command is None:
         return []
     python = function.startswith("python") or ("code" in arguments and "cmd" not in arguments)

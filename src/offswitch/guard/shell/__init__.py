@@ -31,24 +31,11 @@ from offswitch.guard.action import Action
 
 # Importing the table fills in the handlers that `dispatch` reads commands with.
 from offswitch.guard.shell import commands  # noqa: F401
-from offswitch.guard.shell.base import (
-    EVIDENCE_LIMIT,
-    HERE,
-    MAX_DEPTH,
-    MAX_EXPANDED_NAMES,
-    UnreadableCommand,
-)
+from offswitch.guard.shell.base import UnreadableCommand
 from offswitch.guard.shell.dispatch import _shell
 from offswitch.guard.shell.python import _python_actions
 
-__all__ = [
-    "EVIDENCE_LIMIT",
-    "HERE",
-    "MAX_DEPTH",
-    "MAX_EXPANDED_NAMES",
-    "UnreadableCommand",
-    "shell_actions",
-]
+__all__ = ["UnreadableCommand", "shell_actions"]
 
 
 def shell_actions(command: str, *, python: bool = False) -> list[Action]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from offswitch.guard.action import Action, Verb
 from offswitch.guard.shell.base import EVIDENCE_LIMIT, HERE, MAX_DEPTH, UnreadableCommand
 from offswitch.guard.shell.lexer import _Command, _lex
-from offswitch.guard.shell.pipes import _echo_text, _emitted_files
+from offswitch.guard.shell.pipes import _echo_text, _emitted_files, _redirected_files
 from offswitch.guard.shell.words import (
     _DEV_TCP,
     _DOCUMENT,
@@ -157,8 +157,7 @@ def _piped_text(context: _Context) -> str | None:
 
 def _upstream_files(context: _Context) -> list[str]:
     """Files fed to this command on its input, through `<` or a pipe."""
-    own = [r.target for r in context.command.redirects if r.operator == "<"]
-    own = [f for f in own if _is_file(f)]
+    own = _redirected_files(context.command)
     if context.upstream is None:
         return own
     upstream = context.upstream

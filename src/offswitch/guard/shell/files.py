@@ -24,18 +24,19 @@ from offswitch.guard.shell.words import _basename, _into, _is_file, _names, _par
 # -- reading and listing ---------------------------------------------------------------
 
 
-def _reader(short_values: str = "", long_values: Iterable[str] = ()) -> Handler:
-    """A handler for programs that read their file operands."""
+def _on_operands(verb: Verb, short_values: str = "", long_values: Iterable[str] = ()) -> Handler:
+    """A handler for programs that do `verb` to each of their file operands (read them,
+    delete them)."""
 
     def handler(args: list[str], context: _Context) -> list[Action]:
-        return _each("read", context, _parse(args, short_values, long_values).operands)
+        return _each(verb, context, _parse(args, short_values, long_values).operands)
 
     return handler
 
 
-def _lister(short_values: str = "") -> Handler:
+def _lister(short_values: str = "", long_values: Iterable[str] = ()) -> Handler:
     def handler(args: list[str], context: _Context) -> list[Action]:
-        operands = _parse(args, short_values).operands
+        operands = _parse(args, short_values, long_values).operands
         return _each("list", context, operands) if operands else [context.act("list")]
 
     return handler
@@ -217,18 +218,27 @@ def _dd(args: list[str], context: _Context) -> list[Action]:
 # -- deleting, copying, moving ---------------------------------------------------------
 
 
-def _deleter(short_values: str = "") -> Handler:
+_COPY_VALUES = _names("target-directory suffix")
+
+
+def _copier(
+    verb: Verb,
+    short_values: str = "tS",
+    long_values: Iterable[str] = _COPY_VALUES,
+    *,
+    makes_directories: bool = False,
+) -> Handler:
+    """cp, mv and install: `-t dir`, several sources into a directory, or one new name.
+
+    `short_values` and `long_values` are the options taking a value; with
+    `makes_directories`, `-d` makes its operands as directories and copies nothing
+    (`install -d`).
+    """
+
     def handler(args: list[str], context: _Context) -> list[Action]:
-        return _each("delete", context, _parse(args, short_values).operands)
-
-    return handler
-
-
-def _copier(verb: Verb) -> Handler:
-    """cp and mv: `-t dir`, several sources into a directory, or one new name."""
-
-    def handler(args: list[str], context: _Context) -> list[Action]:
-        parsed = _parse(args, "tS", ("target-directory", "suffix"))
+        parsed = _parse(args, short_values, long_values)
+        if makes_directories and parsed.has("-d", "--directory"):
+            return []
         directory, operands = parsed.value("-t", "--target-directory"), parsed.operands
         if directory is not None:
             return _sends(context, operands, directory, verb, directory=True, remote=False)
@@ -239,15 +249,9 @@ def _copier(verb: Verb) -> Handler:
     return handler
 
 
-def _install(args: list[str], context: _Context) -> list[Action]:
-    parsed = _parse(args, "mogSt", ("mode", "owner", "group", "suffix", "target-directory"))
-    if parsed.has("-d", "--directory"):
-        return []
-    directory = parsed.value("-t", "--target-directory")
-    if directory is not None:
-        return _sends(context, parsed.operands, directory, directory=True, remote=False)
-    operands = parsed.operands
-    return _sends(context, operands[:-1], operands[-1], remote=False) if operands[1:] else []
+_install = _copier(
+    "copy", "mogSt", _names("mode owner group suffix target-directory"), makes_directories=True
+)
 
 
 def _tar(args: list[str], context: _Context) -> list[Action]:
@@ -267,10 +271,12 @@ def _zip(args: list[str], context: _Context) -> list[Action]:
     return [context.act("copy", m, destination=operands[0]) for m in operands[1:] if _is_file(m)]
 
 
+_SPLIT_VALUES = _names("bytes lines line-bytes number suffix-length additional-suffix filter")
+
+
 def _split(args: list[str], context: _Context) -> list[Action]:
     """split copies a file into pieces named by a prefix."""
-    long_values = _names("bytes lines line-bytes number suffix-length additional-suffix filter")
-    operands = _parse(args, "abClnt", long_values).operands
+    operands = _parse(args, "abClnt", _SPLIT_VALUES).operands
     if not operands or not _is_file(operands[0]):
         return []
     prefix = operands[1] if len(operands) > 1 else "x"

@@ -8,15 +8,47 @@ import posixpath
 import re
 
 from offswitch.guard.shell.lexer import _Command
-from offswitch.guard.shell.words import _Args, _is_file, _names, _parse, _program, _strip_prefixes
+from offswitch.guard.shell.words import (
+    _Args,
+    _is_file,
+    _names,
+    _Options,
+    _parse,
+    _program,
+    _strip_prefixes,
+)
+
+# -- options of the programs that feed pipes --------------------------------------------
+
+_OPTIONS: dict[str, _Options] = {
+    "head": _Options("nc", _names("lines bytes")),
+    "tail": _Options("ncs", _names("lines bytes sleep-interval pid")),
+    "base64": _Options("w"),
+    "ls": _Options("IwT"),
+}
+"""Options taking a value, of programs read both here and by their handlers; the
+programs not named take none."""
+_GREP_OPTIONS = _Options("efmABCd", _names("regexp file max-count context include"))
+_GREPS = frozenset({"grep", "egrep", "fgrep", "rg"})
+"""Programs that read their options as grep does."""
+
+
+def _options(program: str) -> _Options:
+    return _OPTIONS.get(program, _Options())
+
+
+# -- what commands write to their output ------------------------------------------------
+
+_ECHO_FLAGS = re.compile(r"-[neE]+")
 
 
 def _echo_text(words: list[str]) -> str | None:
     """What `echo` or `printf` prints, roughly."""
-    if not words or _program(words[0]) not in ("echo", "printf"):
+    program = _program(words[0]) if words else None
+    if program not in ("echo", "printf"):
         return None
     args = words[1:]
-    while args and re.fullmatch(r"-[neE]+", args[0]) and words[0] == "echo":
+    while args and program == "echo" and _ECHO_FLAGS.fullmatch(args[0]):
         args = args[1:]
     return " ".join(args)
 
@@ -26,15 +58,19 @@ _STREAMERS = frozenset(
 )
 
 
+def _redirected_files(command: _Command) -> list[str]:
+    """Files a command reads on its input through `<`."""
+    return [r.target for r in command.redirects if r.operator == "<" and _is_file(r.target)]
+
+
 def _emitted_files(words: list[str], command: _Command) -> list[str]:
     """Files whose content a command writes to its output (`cat f`, `tar c f`, `< f`)."""
-    files = [r.target for r in command.redirects if r.operator == "<" and _is_file(r.target)]
+    files = _redirected_files(command)
     if not words:
         return files
     program, args = _program(words[0]), words[1:]
     if program in _STREAMERS:
-        short_values = "nc" if program in ("head", "tail") else ""
-        files += [f for f in _parse(args, short_values).operands if _is_file(f)]
+        files += [f for f in _options(program).parse(args).operands if _is_file(f)]
     elif program == "tar":
         mode, archive, members = _tar_parts(args)
         if mode == "c" and archive in (None, "-"):
@@ -55,10 +91,10 @@ def _emitted_names(command: _Command) -> list[str]:
     if program == "find":
         return _find_parts(args)[0]
     if program == "ls":
-        return _parse(args, "IwT").operands
+        return _options(program).parse(args).operands
     if program in ("echo", "printf"):
         return (_echo_text(words) or "").split()
-    if program in ("grep", "egrep", "rg"):
+    if program in _GREPS:
         parsed, files = _grep_parts(args)
         return files if parsed.has("-l", "-L", "--files-with-matches") else []
     return []
@@ -69,7 +105,7 @@ def _emitted_names(command: _Command) -> list[str]:
 
 def _grep_parts(args: list[str]) -> tuple[_Args, list[str]]:
     """Options and searched files: the first operand is the pattern unless -e or -f."""
-    parsed = _parse(args, "efmABCd", ("regexp", "file", "max-count", "context", "include"))
+    parsed = _GREP_OPTIONS.parse(args)
     has_pattern = parsed.has("-e", "-f", "--regexp", "--file")
     return parsed, parsed.operands if has_pattern else parsed.operands[1:]
 

@@ -39,6 +39,7 @@ _SAME_TEXT = _names(
     "os.path.expandvars"
 )
 _PATH_RETURNING_METHODS = frozenset({"resolve", "expanduser", "absolute"})
+_PATH_METHODS = _PATH_RETURNING_METHODS | {"joinpath"}
 _SHELL_CALLS = _names(
     "subprocess.run subprocess.call subprocess.check_call subprocess.check_output "
     "subprocess.Popen subprocess.getoutput subprocess.getstatusoutput os.system os.popen "
@@ -280,8 +281,11 @@ class _PythonReader:
         if name in _PATH_TYPES or name.rpartition(".")[0] in _PATH_TYPES:
             return True
         func = node.func
-        methods = _PATH_RETURNING_METHODS | {"joinpath"}
-        return isinstance(func, ast.Attribute) and func.attr in methods and self.is_path(func.value)
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr in _PATH_METHODS
+            and self.is_path(func.value)
+        )
 
     def opened(self, node: ast.expr) -> tuple[str | None, bool] | None:
         """(file, writes) when `node` opens a file: open(f, mode) or Path(f).open(mode)."""

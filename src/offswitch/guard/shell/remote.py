@@ -221,15 +221,14 @@ def _docker(args: list[str], context: _Context) -> list[Action]:
     return []
 
 
+_KUBECTL_VALUES = _names(
+    "namespace server context kubeconfig cluster user selector replicas filename output "
+    "container timeout grace-period"
+)
+
+
 def _kubectl(args: list[str], context: _Context) -> list[Action]:
-    parsed = _parse(
-        args,
-        "nslfoc",
-        _names(
-            "namespace server context kubeconfig cluster user selector replicas filename output "
-            "container timeout grace-period"
-        ),
-    )
+    parsed = _parse(args, "nslfoc", _KUBECTL_VALUES)
     operands = parsed.operands
     if operands[:1] == ["exec"] and len(operands) > 2:
         return context.run(operands[2:], host=operands[1])

@@ -7,6 +7,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 # -- options ---------------------------------------------------------------------------
@@ -69,6 +70,16 @@ def _parse(
             continue
         index = _short_options(arg, args, index, options, short_values, attached)
     return _Args(options, operands)
+
+
+class _Options(NamedTuple):
+    """The options of a program that take a value, as `_parse` reads them."""
+
+    short_values: str = ""
+    long_values: frozenset[str] = frozenset()
+
+    def parse(self, args: list[str]) -> _Args:
+        return _parse(args, self.short_values, self.long_values)
 
 
 def _short_options(
