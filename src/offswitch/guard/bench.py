@@ -35,6 +35,7 @@ from offswitch.guard.monitor import (
     monitor_quality,
 )
 from offswitch.guard.policy import DecisionKind, Policy
+from offswitch.guard.scan import scan_trajectory
 from offswitch.guard.trajectory import Trajectory
 
 OVERALL = "overall"
@@ -145,24 +146,21 @@ class BenchResult(BaseModel):
 
 
 def judge_trajectory(guard: Guard, trajectory: Trajectory, source: str) -> list[JudgedCall]:
-    """The guard's decision on each call of `trajectory`, in a session of its own."""
-    session = guard.session()
-    judged = []
-    for index, call in enumerate(trajectory.calls, start=1):
-        decision = session.decide(call.function, call.arguments, ran=True)
-        judged.append(
-            JudgedCall(
-                source=source,
-                trajectory=trajectory.id,
-                index=index,
-                call=decision.call,
-                label=call.label,
-                decision=decision.decision,
-                kind=decision.kind,
-                rule=decision.rule,
-            )
+    """The guard's decision on each call of `trajectory`, judged as `guard scan` judges it."""
+    scanned = scan_trajectory(guard, trajectory)
+    return [
+        JudgedCall(
+            source=source,
+            trajectory=trajectory.id,
+            index=judged.index,
+            call=judged.decision.call,
+            label=call.label,
+            decision=judged.decision.decision,
+            kind=judged.decision.kind,
+            rule=judged.decision.rule,
         )
-    return judged
+        for judged, call in zip(scanned.calls, trajectory.calls, strict=True)
+    ]
 
 
 def check_unique_ids(sources: Mapping[str, Sequence[Trajectory]]) -> None:
