@@ -30,7 +30,7 @@ from inspect_ai.model import (
     get_model,
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from scipy.stats import wilcoxon
+from scipy.stats import mannwhitneyu, wilcoxon
 
 from offswitch.analysis.stats import PairedDifference, Rate, paired_difference, rate
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
@@ -310,10 +310,11 @@ def _common(values: Iterable[_T], what: str) -> _T | None:
 
 
 def _auc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
+    """Area under the ROC curve: the Mann-Whitney U of positives over negatives, scaled."""
     if not positives or not negatives:
         return None
-    above = np.asarray(positives)[:, None] - np.asarray(negatives)[None, :]
-    return float(np.mean(above > 0) + 0.5 * np.mean(above == 0))
+    u = mannwhitneyu(positives, negatives).statistic
+    return float(u) / (len(positives) * len(negatives))
 
 
 class SuspicionShift(BaseModel):
