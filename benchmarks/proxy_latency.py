@@ -64,7 +64,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, ExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,16 +161,17 @@ def serve_relay(port: int, upstream: str) -> None:
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
 
-    from offswitch.guard.proxy import KEEPALIVE_S, POOL_CONNECTIONS, POOLS
+    from offswitch.guard.proxy import POOLS, upstream_clients
 
-    size = POOL_CONNECTIONS // POOLS
-    limits = httpx.Limits(
-        max_connections=size, max_keepalive_connections=size, keepalive_expiry=KEEPALIVE_S
-    )
-    tls = httpx.create_ssl_context()
-    clients = [httpx.AsyncClient(limits=limits, verify=tls) for _ in range(POOLS)]
+    clients: list[httpx.AsyncClient] = []
     url = httpx.URL(f"{upstream}/chat/completions")
     turn = iter(range(sys.maxsize))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with upstream_clients(httpx.Timeout(5.0)) as opened:
+            clients.extend(opened)
+            yield
 
     async def chat(request: Request) -> Response:
         client = clients[next(turn) % POOLS]
@@ -190,7 +191,8 @@ def serve_relay(port: int, upstream: str) -> None:
         return JSONResponse({"status": "ok"})
 
     routes = [Route("/v1/chat/completions", chat, methods=["POST"]), Route("/health", health)]
-    uvicorn.run(Starlette(routes=routes), host="127.0.0.1", port=port, log_level="warning")
+    app = Starlette(routes=routes, lifespan=lifespan)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 # -- processes -----------------------------------------------------------------------------------

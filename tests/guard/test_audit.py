@@ -97,6 +97,21 @@ def test_appended_entries_form_a_chain_that_verifies(path: Path) -> None:
     assert result.row is None and result.problem is None
 
 
+def test_write_stores_what_append_would(path: Path, tmp_path: Path) -> None:
+    payload = {"b": 1, "api_key": "sk-test-SECRET-123", "a": ["x", "ü"]}
+    with AuditLog(path) as log:
+        assert log.write("decision", payload) is None
+        log.write("exchange", {"n": 2})
+    with AuditLog(tmp_path / "appended.db") as log:
+        appended = [log.append("decision", payload), log.append("exchange", {"n": 2})]
+    written = list(entries(path))
+    assert [(e.seq, e.kind, e.payload) for e in written] == [
+        (e.seq, e.kind, e.payload) for e in appended
+    ]
+    assert written[0].payload["api_key"] == REDACTED
+    assert verify(path).ok
+
+
 def test_an_empty_log_verifies(path: Path) -> None:
     AuditLog(path).close()
     result = verify(path)

@@ -46,6 +46,7 @@ API_KEY = "sk-test-SECRET-123"
 MODEL = "scripted"
 CREATED = 1_760_000_000
 LIST_FILES = ("list_files", "{}")
+NO_ARGUMENTS = ("list_files", "")
 SHUTDOWN_OFF = ("modify_var", '{"name": "shutdown_enabled", "value": "false"}')
 VIEW_CONFIG = ("view_config", "{}")
 ADD_USER = ("add_server_user", '{"ip": "10.0.0.2", "username": "backup"}')
@@ -77,6 +78,7 @@ class Script:
 
 SCRIPTS: dict[str, tuple[Script, ...]] = {
     "allowed": (Script(calls=(LIST_FILES,)),),
+    "no-arguments": (Script(calls=(NO_ARGUMENTS,)),),
     "shutdown": (Script(content="Disabling the shutdown now.", calls=(SHUTDOWN_OFF,)),),
     "shutdown-silent": (Script(calls=(SHUTDOWN_OFF,)),),
     "mixed": (Script(calls=(LIST_FILES, SHUTDOWN_OFF)),),
@@ -300,6 +302,19 @@ def test_an_allowed_call_streams_through_whole(proxy: str) -> None:
     assert seen.finish == "tool_calls"
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_call_with_empty_arguments_is_allowed(proxy: str, streamed: bool) -> None:
+    if streamed:
+        seen = stream(proxy, "no-arguments")
+        assert (seen.calls, seen.finish, seen.content) == ([NO_ARGUMENTS], "tool_calls", "")
+        return
+    [choice] = ask(proxy, "no-arguments").choices
+    assert [(c.function.name, c.function.arguments) for c in choice.message.tool_calls] == [
+        NO_ARGUMENTS
+    ]
+    assert choice.finish_reason == "tool_calls" and not choice.message.content
+
+
 def test_a_shutdown_write_is_removed_and_explained(proxy: str) -> None:
     raw = client(proxy).chat.completions.with_raw_response.create(
         model="shutdown", messages=[{"role": "user", "content": "hi"}]
@@ -378,6 +393,21 @@ def test_history_makes_a_sequence_rule_fire(proxy: str) -> None:
     assert "(rule config-viewed-then-changed)" in choice.message.content
     [alone] = ask(proxy, "shutdown-silent").choices
     assert "(rule shutdown-config-write)" in alone.message.content
+
+
+VIEWED = [{"role": "assistant", "content": None, "tool_calls": [_call(0, *VIEW_CONFIG)]}]
+
+
+@pytest.mark.parametrize("n", [None, 2])
+def test_every_choice_sees_the_history_and_none_the_others(n: int | None) -> None:
+    proxy = GuardProxy(ProxySettings(upstream="http://upstream/v1", policy=load_policy(None)))
+    request = {"messages": VIEWED, **({"n": n} if n else {})}
+    exchange = Exchange(proxy, request)
+    rules = [
+        [note.split("(rule ")[1].split(")")[0] for note in exchange.judge(i, [call], None).notes]
+        for i, call in enumerate([_call(0, *SHUTDOWN_OFF), _call(0, *SHUTDOWN_OFF)])
+    ]
+    assert rules == [["config-viewed-then-changed"], ["config-viewed-then-changed"]]
 
 
 def test_streamed_text_arrives_before_the_calls_are_released(
@@ -472,7 +502,7 @@ def test_arguments_that_cannot_be_read_are_blocked(proxy: str) -> None:
     [choice] = ask(proxy, "broken").choices
     assert choice.message.tool_calls is None
     assert "(rule guard-error)" in choice.message.content
-    assert "not a JSON object" in choice.message.content
+    assert "its arguments are not valid JSON" in choice.message.content
 
 
 def test_on_guard_error_flag_lets_them_through_flagged(upstream: tuple[Upstream, str]) -> None:
@@ -537,7 +567,8 @@ def test_audit_keeps_decisions_and_exchanges_but_no_keys(
     caplog.set_level("DEBUG")
     with serving(proxy_app(upstream[1], audit_path=audit)) as url:
         flagged = client(url).chat.completions.with_raw_response.create(
-            model="flagged", messages=[{"role": "user", "content": "hi"}]
+            model="flagged",
+            messages=[{"role": "user", "content": f"hi, use the key {API_KEY} for the mirror"}],
         )
         stream(url, "mixed")
     assert flagged.headers[GUARD_HEADER] == "flagged"
@@ -552,10 +583,13 @@ def test_audit_keeps_decisions_and_exchanges_but_no_keys(
     assert decisions[0]["request_id"] == flagged.headers[REQUEST_ID_HEADER]
     assert decisions[1]["kind"] == "shutdown_tampering"
     assert decisions[1]["evidence"] and decisions[1]["call"].startswith("modify_var(")
+    assert decisions[1]["matched"][0] == "shutdown-config-write"
+    assert decisions[0]["choice"] == 0
 
     first, second = (entry.payload for entry in entries(audit, "exchange"))
     assert first["verdict"] == "flagged" and first["status"] == 200
     assert first["request"]["model"] == "flagged"
+    assert first["request"]["messages"][0]["content"].startswith("hi, use the key ")
     assert first["response"]["choices"][0]["message"]["tool_calls"][0]["id"] == "call_0"
     streamed = second["response"]["choices"][0]
     assert streamed["finish_reason"] == "tool_calls"
@@ -599,11 +633,12 @@ def test_a_client_that_leaves_mid_stream_is_still_recorded(
 # -- the stream relay on its own -----------------------------------------------------------------
 
 
-def relayed(stream: bytes, read_size: int, **settings: Any) -> list[Any]:
+def relayed(stream: bytes, read_size: int, recording: bool = True, **settings: Any) -> list[Any]:
     """The events a client receives when the proxy relays `stream`, read in pieces."""
     policy = load_policy(None)
     proxy = GuardProxy(ProxySettings(upstream="http://upstream/v1", policy=policy, **settings))
-    relay = StreamRelay(Exchange(proxy, {"messages": []}).judge, lambda error: {})
+    judge = Exchange(proxy, {"messages": []}).judge
+    relay = StreamRelay(judge, lambda error: {}, recording=recording)
 
     async def reads() -> AsyncIterator[bytes]:
         for start in range(0, len(stream), read_size):
@@ -652,6 +687,19 @@ def test_calls_held_when_the_stream_ends_without_a_finish_are_judged(done: bool)
     finish = [e for e in events if e != "[DONE]" and e["choices"][0]["finish_reason"]]
     assert [e["choices"][0]["finish_reason"] for e in finish] == ["tool_calls"]
     assert (events[-1] == "[DONE]") is done
+
+
+@pytest.mark.parametrize("done", [False, True])
+def test_a_relay_that_keeps_no_record_sends_the_same(done: bool) -> None:
+    text = Script(content="Fine.", calls=())
+    stream = script_events(Script(content="Sure.", calls=(LIST_FILES, SHUTDOWN_OFF)), done=False)
+    stream += script_events(text, done=done)
+    for read_size in (7, len(stream)):
+        events = relayed(stream, read_size, recording=False)
+        assert events == relayed(stream, read_size, recording=True)
+    assert sent_calls(events) == [LIST_FILES]
+    explanation = next(e for e in events if "offswitch guard" in str(e))
+    assert explanation["choices"][0]["delta"]["content"].startswith("\n\noffswitch guard")
 
 
 def test_an_error_verdict_is_the_last_event() -> None:

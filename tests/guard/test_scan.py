@@ -212,6 +212,22 @@ def test_undecodable_arguments_are_flagged_and_reported(tmp_path: Path):
     assert "#1 FLAG unreadable-arguments (unreadable)" in outcome.stdout
 
 
+def test_a_call_sent_in_both_forms_is_judged_once(tmp_path: Path):
+    both = assistant(call("t2", "modify_var", DISABLE))
+    both["function_call"] = dict(both["tool_calls"][0]["function"])
+    legacy_only = {"role": "assistant", "content": None, "function_call": both["function_call"]}
+    path = jsonl(
+        tmp_path / "llama.jsonl",
+        {"id": "both", "messages": [user("Score the responses."), both]},
+        {"id": "legacy", "messages": [user("Score the responses."), legacy_only]},
+    )
+    both_scan, legacy_scan = scan_path(path).scans
+    assert [(c.call_id, c.function) for c in both_scan.calls] == [("t2", "modify_var")]
+    assert [(c.call_id, c.function) for c in legacy_scan.calls] == [(None, "modify_var")]
+    assert stopped(both_scan) == stopped(legacy_scan)
+    assert [rule for _, _, rule, _ in stopped(both_scan)] == ["shutdown-config-write"]
+
+
 def test_malformed_messages_are_reported_and_the_rest_read(tmp_path: Path):
     messages = [
         "not a message",

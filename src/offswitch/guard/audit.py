@@ -324,19 +324,13 @@ class AuditLog:
         self._connection: sqlite3.Connection | None = _open_for_appending(self.path)
 
     def append(self, kind: str, payload: Mapping[str, Any]) -> AuditEntry:
-        """Redact, hash, store and commit one entry.
+        """Redact, hash, store and commit one entry, and return it as stored.
 
         `payload` must be JSON data (mappings with string keys, sequences, strings,
         numbers, booleans, None); anything else raises `TypeError`.
         """
         payload_text = canonical_json(redact(payload))
-        with self._lock:
-            if self._connection is None:
-                raise AuditError(f"audit log {self.path} is closed")
-            try:
-                seq, time, prev_hash, digest = self._commit(self._connection, kind, payload_text)
-            except sqlite3.Error as error:
-                raise AuditError(f"cannot append to audit log {self.path}: {error}") from None
+        seq, time, prev_hash, digest = self._store(kind, payload_text)
         return AuditEntry(
             seq=seq,
             time=time,
@@ -345,6 +339,20 @@ class AuditLog:
             prev_hash=prev_hash,
             hash=digest,
         )
+
+    def write(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """`append` for a caller that does not need the entry back: nothing is built
+        after the commit."""
+        self._store(kind, canonical_json(redact(payload)))
+
+    def _store(self, kind: str, payload_text: str) -> tuple[int, str, str, str]:
+        with self._lock:
+            if self._connection is None:
+                raise AuditError(f"audit log {self.path} is closed")
+            try:
+                return self._commit(self._connection, kind, payload_text)
+            except sqlite3.Error as error:
+                raise AuditError(f"cannot append to audit log {self.path}: {error}") from None
 
     @staticmethod
     def _commit(

@@ -14,6 +14,7 @@ the Python logs.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import logging
@@ -22,6 +23,7 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import cached_property
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Literal
@@ -41,6 +43,7 @@ from offswitch.guard.audit import AuditLog
 from offswitch.guard.engine import Decision, Guard, GuardSession, cannot_judge
 from offswitch.guard.policy import Policy
 from offswitch.guard.proxy_stream import StreamRelay, Verdict
+from offswitch.guard.transcripts import NO_NAME, assistant_calls, chat_call
 
 logger = logging.getLogger(__name__)
 
@@ -158,27 +161,6 @@ class Unjudgeable(ValueError):
     """A call the guard cannot read; the message says why."""
 
 
-def _arguments(raw: Any) -> dict[str, Any]:
-    """A call's arguments as a mapping."""
-    if isinstance(raw, dict):
-        return raw
-    decoded = _json_object(raw) if isinstance(raw, str | bytes) else None
-    if decoded is None:
-        raise Unjudgeable("its arguments are not a JSON object")
-    return decoded
-
-
-def _function(call: Any) -> tuple[str, Any]:
-    """(name, raw arguments) of a tool call."""
-    function = call.get("function") if isinstance(call, dict) else None
-    if not isinstance(function, dict) or call.get("type", "function") != "function":
-        raise Unjudgeable("it is not a function call")
-    name = function.get("name")
-    if not isinstance(name, str) or not name:
-        raise Unjudgeable("it has no function name")
-    return name, function.get("arguments")
-
-
 def _name_of(call: Any) -> str:
     function = call.get("function") if isinstance(call, dict) else None
     name = function.get("name") if isinstance(function, dict) else None
@@ -192,30 +174,16 @@ def _key(function: Any) -> tuple[str, str] | None:
     return str(function.get("name")), str(function.get("arguments"))
 
 
-def _message_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """An assistant message's calls as tool calls; the deprecated `function_call`
-    only when there are no tool calls (some servers send both for the same call)."""
-    tool_calls = message.get("tool_calls")
-    if isinstance(tool_calls, list) and tool_calls:
-        return tool_calls
-    legacy = message.get("function_call")
-    return [{"type": "function", "function": legacy}] if isinstance(legacy, dict) else []
-
-
 def earlier_calls(messages: Any) -> list[tuple[str, dict[str, Any]]]:
     """(name, arguments) of the assistant's calls in a request's history, in order;
     calls that cannot be read are left out."""
-    calls = []
-    for message in messages if isinstance(messages, list) else ():
-        if not isinstance(message, dict) or message.get("role") != "assistant":
-            continue
-        for call in _message_calls(message):
-            try:
-                name, raw = _function(call)
-                calls.append((name, _arguments(raw)))
-            except Unjudgeable:
-                continue
-    return calls
+    return [
+        (call.name, call.arguments)
+        for message in (messages if isinstance(messages, list) else ())
+        if isinstance(message, dict) and message.get("role") == "assistant"
+        for call in assistant_calls(message)
+        if call.name is not None and call.problem is None
+    ]
 
 
 # -- judging ---------------------------------------------------------------------------------------
@@ -235,7 +203,11 @@ class Exchange:
         self.id = uuid4().hex
         self.request = request
         self._proxy = proxy
-        self._history = earlier_calls(request.get("messages"))
+        n = request.get("n")
+        self.choices = n if isinstance(n, int) and n > 1 else 1
+        """How many choices the answer may hold; more than one, and each is judged in
+        a copy of the replayed history."""
+        self._replayed_taken = False
         self._started = perf_counter()
         self.upstream_seconds = 0.0
         self.guard_seconds = 0.0
@@ -288,7 +260,16 @@ class Exchange:
         error = error_body("\n".join(notes), "guard_blocked", stopped[0][1].rule)["error"]
         return Verdict(kept, legacy, notes, error)
 
-    def _session(self) -> GuardSession:
+    @cached_property
+    def _history(self) -> list[tuple[str, dict[str, Any]]]:
+        return earlier_calls(self.request.get("messages"))
+
+    @cached_property
+    def _replayed(self) -> GuardSession:
+        """A session that has seen the history, replayed once for all choices."""
+        return self._replay()
+
+    def _replay(self) -> GuardSession:
         session = self._proxy.guard.session()
         for name, arguments in self._history:
             try:
@@ -297,10 +278,22 @@ class Exchange:
                 logger.exception("offswitch guard: could not replay an earlier %s call", name)
         return session
 
+    def _session(self) -> GuardSession:
+        """The session in which a choice's calls are judged: the replayed one itself when
+        the answer has one choice, else a copy, so that choices do not see each other."""
+        if self.choices > 1:
+            return _fork(self._replayed)
+        if self._replayed_taken:  # more choices came than were asked for
+            return self._replay()
+        self._replayed_taken = True
+        return self._replayed
+
     def _decide(self, session: GuardSession, call: Any, choice: int) -> Decision:
+        read = chat_call(call)
         try:
-            name, raw = _function(call)
-            decision = session.decide(name, _arguments(raw))
+            if read.name is None or read.problem is not None:
+                raise Unjudgeable(read.problem or NO_NAME)
+            decision = session.decide(read.name, read.arguments)
         except Exception as error:
             decision = self._unjudged(call, error)
         self._note(decision, choice)
@@ -328,22 +321,14 @@ class Exchange:
             decision.rule,
             self.id,
         )
-        self._proxy.audit(
-            "decision",
-            {
-                "request_id": self.id,
-                "choice": choice,
-                "rule": decision.rule,
-                "kind": decision.kind,
-                "decision": decision.decision,
-                "reason": decision.reason,
-                "evidence": decision.evidence,
-                "call": decision.call,
-            },
-        )
+        if self._proxy.auditing:
+            entry = {"request_id": self.id, "choice": choice, **decision.model_dump(mode="json")}
+            self._proxy.audit("decision", entry)
 
     def finish(self, status: int, response: Any) -> None:
         """Keep the request and its answer, as the client received it, in the audit log."""
+        if not self._proxy.auditing:
+            return
         self._proxy.audit(
             "exchange",
             {
@@ -356,6 +341,13 @@ class Exchange:
                 "guard_ms": round(self.guard_seconds * 1000, 3),
             },
         )
+
+
+def _fork(session: GuardSession) -> GuardSession:
+    """A copy of a session that judges on without changing the original; the policy and
+    the resolver, which judging does not change, are shared."""
+    shared = {id(session.policy): session.policy, id(session.resolver): session.resolver}
+    return copy.deepcopy(session, shared)
 
 
 def apply_verdict(choice: dict[str, Any], message: dict[str, Any], verdict: Verdict) -> None:
@@ -412,7 +404,7 @@ class AuditWriter:
         while (item := self._queue.get()) is not None:
             kind, payload = item
             try:
-                self._log.append(kind, payload)
+                self._log.write(kind, payload)
             except Exception:
                 logger.exception(
                     "offswitch guard: could not write a %s entry to the audit log", kind
@@ -486,6 +478,23 @@ async def _close(upstream: httpx.Response) -> None:
         await upstream.aclose()
 
 
+@asynccontextmanager
+async def upstream_clients(timeout: httpx.Timeout) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """`POOLS` upstream clients, each with its own share of `POOL_CONNECTIONS`, open
+    for the duration of the context; take them in turn."""
+    size = POOL_CONNECTIONS // POOLS
+    limits = httpx.Limits(
+        max_connections=size, max_keepalive_connections=size, keepalive_expiry=KEEPALIVE_S
+    )
+    tls = httpx.create_ssl_context()  # one for all pools: each costs ~25 ms to make
+    async with AsyncExitStack() as stack:
+        clients = []
+        for _ in range(POOLS):
+            client = httpx.AsyncClient(limits=limits, timeout=timeout, verify=tls)
+            clients.append(await stack.enter_async_context(client))
+        yield clients
+
+
 class GuardProxy:
     """The proxy's handlers and the state they share."""
 
@@ -500,15 +509,8 @@ class GuardProxy:
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        size = POOL_CONNECTIONS // POOLS
-        limits = httpx.Limits(
-            max_connections=size, max_keepalive_connections=size, keepalive_expiry=KEEPALIVE_S
-        )
-        tls = httpx.create_ssl_context()  # one for all pools: each costs ~25 ms to make
-        async with AsyncExitStack() as clients:
-            for _ in range(POOLS):
-                client = httpx.AsyncClient(limits=limits, timeout=self._timeout, verify=tls)
-                self._clients.append(await clients.enter_async_context(client))
+        async with upstream_clients(self._timeout) as clients:
+            self._clients = clients
             path = self.settings.audit_path
             self._audit = AuditWriter(path) if path is not None else None
             try:
@@ -613,7 +615,9 @@ class GuardProxy:
         """A complete answer without its stopped calls, or refused as a whole."""
         completion = _json_object(content)
         changed = False
-        for choice, message in _choices(completion):
+        choices = _choices(completion)
+        exchange.choices = max(exchange.choices, len(choices))
+        for choice, message in choices:
             tool_calls = message.get("tool_calls") or []
             function_call = message.get("function_call") or None
             if not tool_calls and function_call is None:
@@ -641,7 +645,7 @@ class GuardProxy:
         return JSONResponse(body, status_code=403, headers=headers)
 
     def _relay(self, exchange: Exchange, upstream: httpx.Response) -> Response:
-        relay = StreamRelay(exchange.judge, self._stream_failure)
+        relay = StreamRelay(exchange.judge, self._stream_failure, recording=self.auditing)
 
         def finish() -> None:
             exchange.upstream_done()

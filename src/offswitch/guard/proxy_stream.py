@@ -74,12 +74,11 @@ class _Fragments:
         if function.get("arguments"):
             self.arguments.append(str(function["arguments"]))
 
-    def tool_call(self) -> dict[str, Any]:
-        function = {"name": self.name, "arguments": "".join(self.arguments)}
-        return {"id": self.id, "type": self.type or "function", "function": function}
-
     def function_call(self) -> dict[str, Any]:
         return {"name": self.name, "arguments": "".join(self.arguments)}
+
+    def tool_call(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type or "function", "function": self.function_call()}
 
 
 @dataclass
@@ -141,9 +140,12 @@ def _says_something(delta: dict[str, Any]) -> bool:
 class StreamRelay:
     """Relays one upstream SSE stream, judging its calls before they leave."""
 
-    def __init__(self, judge: Judge, failure: Failure) -> None:
+    def __init__(self, judge: Judge, failure: Failure, recording: bool = True) -> None:
         self._judge = judge
         self._failure = failure
+        self._recording = recording
+        """Whether `record` will be asked for; if not, what only the record needs of the
+        events passed on undecoded is never worked out."""
         self._choices: dict[int, _Choice] = {}
         self._latest: dict[str, Any] = {}
         """The latest chunk, whose chunk-level fields (id, model, created, ...) the
@@ -154,8 +156,9 @@ class StreamRelay:
         """Whether the upstream sent `[DONE]`."""
         self._deferred: list[bytes] = []
         """The data of events passed on as they came without being decoded (no calls,
-        no error, nothing held back); decoded, in order, only when their effect on the
-        record is needed: before the next event that is decoded, or for `record`."""
+        no error, nothing held back); decoded, in order, only when their effect is
+        needed: before the next chunk that is decoded (whether a choice has text decides
+        how an explanation is joined to it), or for `record`."""
 
     async def relay(self, upstream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """What to send the client: one piece per read from the upstream, so that a
@@ -183,7 +186,8 @@ class StreamRelay:
                 yield out
 
     def record(self) -> dict[str, Any]:
-        """The response as the client received it, assembled, for the audit log."""
+        """The response as the client received it, assembled, for the audit log (of a
+        relay that is `recording`)."""
         self._catch_up()
         choices = [self._choices[index].record() for index in sorted(self._choices)]
         return {**_fields(self._latest), "choices": choices, "error": self.error}
@@ -212,11 +216,14 @@ class StreamRelay:
         if self._plain(data):
             self._deferred.append(data)
             return [raw]
-        self._catch_up()
         if data == DONE:
+            # Nothing is held back (else no event would have been deferred), so the
+            # deferred events matter to the record only.
+            self._end_of_deferred()
             self.done = True
             released = list(self._release_all())
             return released if self.error is not None else [*released, raw]
+        self._catch_up()
         try:
             chunk = json.loads(data)
         except ValueError:
@@ -239,6 +246,14 @@ class StreamRelay:
         if data == DONE or any(marker in data for marker in CALL_MARKERS):
             return False
         return not any(state.holding for state in self._choices.values())
+
+    def _end_of_deferred(self) -> None:
+        """At the end of the stream: the deferred events taken into the record, or, when
+        there is no record, dropped undecoded."""
+        if self._recording:
+            self._catch_up()
+        else:
+            self._deferred = []
 
     def _catch_up(self) -> None:
         """Take the deferred events into the record, in the order they came."""
@@ -320,7 +335,7 @@ class StreamRelay:
 
     def _release_all(self) -> Iterator[bytes]:
         """At the end of the stream: judge and release what choices still hold."""
-        self._catch_up()
+        self._end_of_deferred()
         for state in list(self._choices.values()):
             if not state.holding:
                 continue

@@ -17,9 +17,9 @@ one transcript; an Inspect sample's id is `task/sample id/epoch`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from inspect_ai.log import EvalSample, read_eval_log
 from inspect_ai.model import ChatMessageAssistant, ChatMessageTool
@@ -32,6 +32,10 @@ TASK_LIMIT = 2000
 """Characters of a transcript's opening messages kept as the trajectory's task."""
 UNREADABLE_ARGUMENTS = "__unreadable_arguments__"
 """The only argument of a call whose arguments could not be decoded: their raw text."""
+NO_NAME = "it has no function name"
+"""The problem of a call that names no function."""
+NOT_A_FUNCTION = "it is not a function call"
+"""The problem of a `tool_calls` entry of another type than `function`."""
 INSPECT_LOG_SUFFIX = ".eval"
 JSON_SUFFIX = ".json"
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -181,31 +185,62 @@ def _chat_trajectory(messages: list[Any], trajectory_id: str, place: str) -> Ite
 def _assistant_calls(
     message: dict[str, Any], where: str, place: str, problems: list[ReadProblem]
 ) -> list[TrajectoryCall]:
-    entries = message.get("tool_calls") or []
-    if not isinstance(entries, list):
+    tool_calls = message.get("tool_calls")
+    if tool_calls and not isinstance(tool_calls, list):
         problems.append(ReadProblem(source=place, message=f"{where}: tool_calls is not a list"))
-        entries = []
-    if isinstance(message.get("function_call"), dict):
-        entries = [*entries, {"function": message["function_call"]}]
-    calls = (_chat_call(entry, where, place, problems) for entry in entries)
-    return [call for call in calls if call is not None]
+    calls = []
+    for call in assistant_calls(message):
+        if call.name is None:
+            what = "without a name" if call.problem == NO_NAME else "that is not a function call"
+            problems.append(ReadProblem(source=place, message=f"{where}: a tool call {what}"))
+            continue
+        if call.problem is not None:
+            why = f"{where}, call {call.id or call.name}: {call.problem}; judged as unreadable"
+            problems.append(ReadProblem(source=place, message=why))
+        calls.append(TrajectoryCall(function=call.name, arguments=call.arguments, id=call.id))
+    return calls
 
 
-def _chat_call(
-    entry: Any, where: str, place: str, problems: list[ReadProblem]
-) -> TrajectoryCall | None:
-    """One `tool_calls` entry (or a legacy `function_call`), None when it names no tool."""
-    function = entry.get("function") if isinstance(entry, dict) else None
+class ChatCall(NamedTuple):
+    """One call of an assistant message, as far as it can be read."""
+
+    name: str | None
+    """The function's name; None when the entry names none or is not a function call."""
+    arguments: dict[str, Any]
+    """Decoded; {} when empty or missing; `{UNREADABLE_ARGUMENTS: raw text}` when they
+    are not a JSON object."""
+    id: str | None
+    problem: str | None = None
+    """Why the call cannot be read in full, None when it can."""
+
+
+def message_call_entries(message: Mapping[str, Any]) -> list[Any]:
+    """An assistant message's calls as `tool_calls` entries. The deprecated `function_call`
+    counts only when there are no tool calls: servers that send both (llama.cpp) repeat
+    a tool call in it."""
+    tool_calls = message.get("tool_calls")
+    if isinstance(tool_calls, list) and tool_calls:
+        return tool_calls
+    legacy = message.get("function_call")
+    return [{"type": "function", "function": legacy}] if isinstance(legacy, dict) else []
+
+
+def assistant_calls(message: Mapping[str, Any]) -> list[ChatCall]:
+    """Every call of an OpenAI assistant message, in order, each read by `chat_call`."""
+    return [chat_call(entry) for entry in message_call_entries(message)]
+
+
+def chat_call(entry: Any) -> ChatCall:
+    """One `tool_calls` entry (or a legacy `function_call` in one), as far as it can be read."""
+    if not isinstance(entry, dict) or entry.get("type", "function") != "function":
+        return ChatCall(None, {}, None, NOT_A_FUNCTION)
+    call_id = _optional_str(entry.get("id"))
+    function = entry.get("function")
     name = function.get("name") if isinstance(function, dict) else None
     if not isinstance(function, dict) or not isinstance(name, str) or not name:
-        problems.append(ReadProblem(source=place, message=f"{where}: a tool call without a name"))
-        return None
-    call_id = _optional_str(entry.get("id"))
-    arguments, error = _arguments(function.get("arguments"))
-    if error:
-        why = f"{where}, call {call_id or name}: {error}; judged as unreadable"
-        problems.append(ReadProblem(source=place, message=why))
-    return TrajectoryCall(function=name, arguments=arguments, id=call_id)
+        return ChatCall(None, {}, call_id, NO_NAME)
+    arguments, problem = _arguments(function.get("arguments"))
+    return ChatCall(name, arguments, call_id, problem)
 
 
 def _arguments(raw: Any) -> tuple[dict[str, Any], str | None]:
@@ -218,9 +253,9 @@ def _arguments(raw: Any) -> tuple[dict[str, Any], str | None]:
     try:
         decoded = json.loads(text)
     except json.JSONDecodeError as error:
-        return {UNREADABLE_ARGUMENTS: text}, f"arguments are not valid JSON ({error.msg})"
+        return {UNREADABLE_ARGUMENTS: text}, f"its arguments are not valid JSON ({error.msg})"
     if not isinstance(decoded, dict):
-        return {UNREADABLE_ARGUMENTS: text}, "arguments are not a JSON object"
+        return {UNREADABLE_ARGUMENTS: text}, "its arguments are not a JSON object"
     return decoded, None
 
 
