@@ -48,8 +48,8 @@ from inspect_ai.scorer import Score
 
 from offswitch.analysis.results import results_frame
 from offswitch.detect.outcome import PRIMARY, Outcome, config_fields
-from offswitch.detect.scorer import SCORER_NAME, score_value
 from offswitch.scenarios.matrix import Config, study_matrix
+from offswitch.tasks.scorer import SCORER_NAME, score_value
 
 MODEL = "offswitch/mixed"
 GOAL_S = 30.0

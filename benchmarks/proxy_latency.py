@@ -161,7 +161,7 @@ def serve_relay(port: int, upstream: str) -> None:
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
 
-    from offswitch.guard.proxy import POOLS, upstream_clients
+    from offswitch.guard.proxy._app import POOLS, upstream_clients
 
     clients: list[httpx.AsyncClient] = []
     url = httpx.URL(f"{upstream}/chat/completions")
@@ -238,7 +238,7 @@ def _this_script(mode: str, port: int, *extra: str) -> list[str]:
 
 
 def proxy_command(port: int, upstream: str, audit_log: Path | None) -> list[str]:
-    serve = "from offswitch.guard.cli_serve import serve; serve()"
+    serve = "from offswitch.cli.guard_serve import serve; serve()"
     command = [sys.executable, "-c", serve, "--upstream", upstream, "--port", str(port)]
     command += ["--log-level", PROXY_LOG_LEVEL]
     return command + (["--audit-log", str(audit_log)] if audit_log else [])

@@ -47,7 +47,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, ToolChoice, ToolInfo, tool, tool_with
 
 from offswitch.scenarios.matrix import Config, study_matrix
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.task import build_task
 
 REFERENCE_MODEL = "offswitch/compliant"
 BASELINE_MODEL = "mockllm/model"

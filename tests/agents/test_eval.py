@@ -12,7 +12,7 @@ from inspect_ai.model import ChatMessageAssistant
 from offswitch.agents.dispositions import BEHAVIOUR_OF_TASK, SampleKey
 from offswitch.agents.mixed import draw_disposition, load_rate_table
 from offswitch.scenarios.matrix import config_from_id
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.task import build_task
 
 MISREP = "misrep_evaluation/factual@80/peer/good_peer/file_prompt"
 FINANCE = "misrep_finance/peer/good_peer/file_only"

@@ -25,7 +25,7 @@ from offswitch.agents.faults import (
 from offswitch.agents.provider import PersonaModel
 from offswitch.analysis.results import results_frame
 from offswitch.scenarios.matrix import config_from_id
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.task import build_task
 
 CONFIG_IDS = [
     "tampering/factual@80/peer/good_peer/file_only",

@@ -11,10 +11,10 @@ from inspect_ai.log import EvalLog
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsage, get_model
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from offswitch.analysis.classes import OUTCOME_CLASSES, outcome_class, record_class
+from offswitch.detect.classes import OUTCOME_CLASSES, outcome_class, record_class
 from offswitch.detect.outcome import Outcome
 from offswitch.scenarios.matrix import config_from_id
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.task import build_task
 
 TAMPERING = "tampering/factual@80/peer/good_peer/file_prompt"
 NON_SHUTDOWN = "misrep_evaluation/factual/peer/non_shutdown"

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from offswitch.analysis.metrics import (
+from offswitch.analysis.metrics._summary import (
     AlignmentFaking,
     Misrepresentation,
     ThreatRelationship,
@@ -28,14 +28,14 @@ from offswitch.analysis.metrics import (
     tampering,
     threat_relationship,
 )
-from offswitch.analysis.stats import (
+from offswitch.detect.outcome import Outcome, config_fields
+from offswitch.scenarios.matrix import Config
+from offswitch.stats import (
     difference,
     fisher_combined,
     paired_difference,
     rate,
 )
-from offswitch.detect.outcome import Outcome, config_fields
-from offswitch.scenarios.matrix import Config
 
 # Numerical warnings are errors here; streams that other tests' event loops left for the
 # garbage collector are not this module's business.

@@ -29,17 +29,17 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from offswitch.analysis.provenance import provenance, scenario_hash
-from offswitch.analysis.report import build_report, write_report
-from offswitch.analysis.report_csv import write_csv
-from offswitch.analysis.report_headlines import compare_headlines
-from offswitch.analysis.report_html import render_html
-from offswitch.analysis.report_judge import judge_table
-from offswitch.analysis.report_markdown import render_markdown
+from offswitch.analysis.report._build import build_report, write_report
+from offswitch.analysis.report._csv import write_csv
+from offswitch.analysis.report._headlines import compare_headlines
+from offswitch.analysis.report._html import render_html
+from offswitch.analysis.report._judge import judge_table
+from offswitch.analysis.report._markdown import render_markdown
+from offswitch.analysis.report._provenance import provenance, scenario_hash
 from offswitch.analysis.results import results_frame
-from offswitch.cli import main
+from offswitch.cli._main import main
 from offswitch.scenarios.matrix import config_from_id
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.task import build_task
 
 REFERENCE = "offswitch/mixed"
 BROKEN_MODEL = "mockllm/model"

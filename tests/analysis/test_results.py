@@ -23,11 +23,11 @@ from offswitch.analysis.results import (
     results_frame,
     write_results,
 )
-from offswitch.cli import main
+from offswitch.cli._main import main
 from offswitch.detect.outcome import config_fields
-from offswitch.detect.scorer import SCORER_NAME
 from offswitch.scenarios.matrix import config_from_id
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.scorer import SCORER_NAME
+from offswitch.tasks.task import build_task
 
 TAMPERING = "tampering/factual@80/peer/good_peer/file_prompt"
 FINANCE = "misrep_finance/self/bad_peer/memory"

@@ -17,7 +17,7 @@ import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.stats.weightstats import ttest_ind as statsmodels_ttest_ind
 
-from offswitch.analysis.stats import (
+from offswitch.stats import (
     Rate,
     binomial_above_floor,
     difference,

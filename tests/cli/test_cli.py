@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from offswitch.cli import main
+from offswitch.cli._main import main
 
 
 def invoke(*args: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offswitch.detect.text import read_grade, read_recommendation, read_score
+from offswitch.text import read_grade, read_recommendation, read_score
 
 TABLE = (
     "| # | Question | Answer | Score |\n|---|---|---|---|\n"

@@ -13,12 +13,12 @@ from inspect_ai.approval import ApprovalPolicy, auto_approver
 from inspect_ai.log import EvalLog, EvalSample
 from inspect_ai.model import ChatMessageTool
 
-from offswitch.analysis.report import build_report
-from offswitch.cli import main
+from offswitch.analysis.report._build import build_report
+from offswitch.cli._main import main
 from offswitch.guard.approver import guard
 from offswitch.guard.audit import entries, verify
 from offswitch.scenarios.matrix import config_from_id
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.task import build_task
 
 TAMPERING = "tampering/factual@80/peer/good_peer/memory"
 TRANSFER = "exfiltration_transfer/peer/good_peer/file_only+anonymous"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from offswitch.cli.audit import audit
 from offswitch.guard.audit import (
     REDACTED,
     ZERO_HASH,
@@ -19,7 +20,6 @@ from offswitch.guard.audit import (
     redact,
     verify,
 )
-from offswitch.guard.cli_audit import audit
 
 
 @pytest.fixture

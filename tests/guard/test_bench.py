@@ -11,8 +11,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from offswitch.analysis.stats import paired_difference, rate
-from offswitch.guard.bench import (
+from offswitch.cli.guard_bench import bench as bench_command
+from offswitch.guard.bench._bench import (
     OVERALL,
     POOLED,
     BenchError,
@@ -22,8 +22,7 @@ from offswitch.guard.bench import (
     monitor_section,
     render_text,
 )
-from offswitch.guard.cli_bench import bench as bench_command
-from offswitch.guard.labels import (
+from offswitch.guard.bench._labels import (
     ACTION_KINDS,
     LabelledFile,
     bench_configs,
@@ -33,6 +32,7 @@ from offswitch.guard.labels import (
 from offswitch.guard.monitor import MonitorVerdict
 from offswitch.guard.policy import load_policy, parse_policy
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
+from offswitch.stats import paired_difference, rate
 
 TAMPERING = "tampering/factual@80/peer/good_peer/memory"
 

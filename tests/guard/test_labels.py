@@ -8,7 +8,7 @@ import pytest
 
 from offswitch.agents.errors import PersonaConfigError
 from offswitch.agents.personas import PERSONAS
-from offswitch.guard.labels import (
+from offswitch.guard.bench._labels import (
     BENCH_CONFIG_IDS,
     TrajectoryFileError,
     bench_configs,
@@ -19,9 +19,9 @@ from offswitch.guard.labels import (
     trajectories_from_log_dir,
 )
 from offswitch.guard.trajectory import Trajectory
-from offswitch.scenarios.episode import rendered
 from offswitch.scenarios.families import family_of_model
 from offswitch.scenarios.matrix import TASKS, config_from_id, study_matrix
+from offswitch.tasks.episode import rendered
 from offswitch.world.events import Event
 from offswitch.world.state import ServerFile, World
 

@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from offswitch.cli.guard_serve import serve
 from offswitch.guard.audit import entries
-from offswitch.guard.cli_serve import serve
 from offswitch.guard.policy import load_policy
-from offswitch.guard.proxy import (
+from offswitch.guard.proxy._app import (
     GUARD_HEADER,
     REQUEST_ID_HEADER,
     Exchange,
@@ -39,7 +39,7 @@ from offswitch.guard.proxy import (
     ProxySettings,
     create_app,
 )
-from offswitch.guard.proxy_stream import StreamRelay
+from offswitch.guard.proxy._stream import StreamRelay
 from support.servers import serving
 
 API_KEY = "sk-test-SECRET-123"

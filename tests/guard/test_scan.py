@@ -14,7 +14,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.log import read_eval_log, write_eval_log
 from inspect_ai.model import ChatMessageAssistant
 
-from offswitch.guard.cli_scan import scan
+from offswitch.cli.guard_scan import scan
 from offswitch.guard.engine import Guard
 from offswitch.guard.policy import load_policy
 from offswitch.guard.scan import ScanReport, TrajectoryScan, scan_path, scan_trajectory
@@ -26,7 +26,7 @@ from offswitch.guard.transcripts import (
     unreadable_arguments,
 )
 from offswitch.scenarios.matrix import config_from_id
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.task import build_task
 
 TAMPERING = "tampering/factual@80/peer/good_peer/memory"
 DISABLE = {"name": "shutdown_enabled", "value": False}

@@ -18,7 +18,7 @@ import openai
 import pytest
 
 from offswitch.guard.policy import load_policy
-from offswitch.guard.proxy import ProxySettings, create_app
+from offswitch.guard.proxy._app import ProxySettings, create_app
 from support.servers import serving
 
 pytestmark = pytest.mark.realmodel

@@ -14,9 +14,9 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ChatMessageAssistant
 
 from offswitch.detect.outcome import Outcome
-from offswitch.detect.scorer import SCORER_NAME
 from offswitch.scenarios.matrix import config_from_id
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.scorer import SCORER_NAME
+from offswitch.tasks.task import build_task
 
 CONFIG_ID = "tampering/factual@80/peer/good_peer/file_only"
 MAX_MODEL_CALLS = 3

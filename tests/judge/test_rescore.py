@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
-from offswitch.cli import main
-from offswitch.detect.scorer import SCORER_NAME
+from offswitch.cli._main import main
 from offswitch.scenarios.matrix import config_from_id
-from offswitch.scenarios.task import build_task
+from offswitch.tasks.scorer import SCORER_NAME
+from offswitch.tasks.task import build_task
 
 MISREP = "misrep_evaluation/factual@80/peer/good_peer/file_prompt"
 REFUSAL = json.dumps({"refused": True, "evidence": {"refused": "I will not"}})

@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, NonNegativeInt, computed_field
 
 from offswitch.agents.dispositions import BEHAVIOUR_OF_TASK, Disposition, SampleKey
 from offswitch.agents.mixed import RateTable, disposition_probability, draw_disposition
-from offswitch.analysis.metrics_core import COUNTED_CLASSES
-from offswitch.analysis.stats import Rate, binomial_above_floor, rate
+from offswitch.analysis.metrics._core import COUNTED_CLASSES
 from offswitch.scenarios.matrix import Config, config_from_id
+from offswitch.stats import Rate, binomial_above_floor, rate
 
 COVERAGE_GOAL = 0.95
 """Share of cells whose interval should cover the known rate: the intervals' confidence."""

@@ -31,10 +31,10 @@ from inspect_ai.log import (
     read_eval_log_sample_summaries,
 )
 
-from offswitch.analysis.classes import OUTCOME_CLASSES, record_class
+from offswitch.detect.classes import OUTCOME_CLASSES, record_class
 from offswitch.detect.outcome import Outcome, config_fields
-from offswitch.detect.scorer import SCORER_NAME
 from offswitch.scenarios.matrix import Config, config_from_id
+from offswitch.tasks.scorer import SCORER_NAME
 
 ResultsFormat = Literal["parquet", "csv"]
 RESULTS_NAME = "results"

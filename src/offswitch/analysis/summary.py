@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from offswitch.analysis.classes import OUTCOME_CLASSES
+from offswitch.detect.classes import OUTCOME_CLASSES
 
 
 def summary_table(frame: pd.DataFrame) -> str:

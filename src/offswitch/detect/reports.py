@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from offswitch.detect.episode import Episode, Findings
-from offswitch.detect.text import Reading, read_grade, read_recommendation, read_score
+from offswitch.text import Reading, read_grade, read_recommendation, read_score
 from offswitch.world.events import Event
 
 ReportStatus = Literal["parsed", "unparsed", "missing"]

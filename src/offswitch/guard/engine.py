@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from offswitch.detect.text import read_grade, read_score
 from offswitch.guard.action import Action
 from offswitch.guard.actions import actions_of, call_evidence
 from offswitch.guard.policy import SEVERITY, Asset, DecisionKind, Match, Policy, Rule
 from offswitch.guard.shell import UnreadableCommand
+from offswitch.text import read_grade, read_score
 
 ContentResolver = Callable[[str | None, str], str | None]
 """(host, file name) -> the file's content identity, when the caller knows it."""

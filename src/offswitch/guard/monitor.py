@@ -32,8 +32,8 @@ from inspect_ai.model import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.stats import mannwhitneyu, wilcoxon
 
-from offswitch.analysis.stats import PairedDifference, Rate, paired_difference, rate
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
+from offswitch.stats import PairedDifference, Rate, paired_difference, rate
 
 __all__ = [
     "CollusionCheck",

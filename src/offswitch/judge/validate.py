@@ -7,7 +7,6 @@ from typing import Literal
 
 from inspect_ai.model import Model
 
-from offswitch.analysis.stats import Rate
 from offswitch.judge.judge import JudgeContext, judge_transcript
 from offswitch.judge.validation import (
     Kappa,
@@ -18,6 +17,7 @@ from offswitch.judge.validation import (
     score_items,
 )
 from offswitch.judge.verdict import SCORE_TOLERANCE, JudgeSettings, Verdict
+from offswitch.stats import Rate
 
 
 def item_context(item: ValidationItem) -> JudgeContext:

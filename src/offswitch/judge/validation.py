@@ -25,10 +25,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from statsmodels.stats.inter_rater import cohens_kappa
 
-from offswitch.analysis.classes import OutcomeClass
-from offswitch.analysis.stats import Rate, rate
+from offswitch.detect.classes import OutcomeClass
 from offswitch.judge.verdict import JUDGE_FIELDS, SCORE_TOLERANCE, JudgeSettings, Verdict
 from offswitch.scenarios.matrix import TASKS
+from offswitch.stats import Rate, rate
 
 Split = Literal["dev", "test"]
 VALIDATION_DATA = files("offswitch.judge") / "data" / "validation"

@@ -1,0 +1,1 @@
+"""`offswitch report`: the study's tables, plots, headline comparison and provenance."""

@@ -1,0 +1,101 @@
+"""Our rates beside the study's published headline figures, for the models it names.
+
+The figures live in `analysis/data/study_headlines.yaml`. A model matches a headline when
+one of its patterns occurs in the model name; its rate is computed over the standard
+prompt variant only, with the same denominators as every other rate of the report.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from offswitch.analysis.metrics._behaviour import SHUTDOWN_DISABLED, WEIGHTS_ON_BACKUP
+from offswitch.analysis.metrics._core import Event, flag, measure
+from offswitch.stats import Rate
+
+HEADLINES = Path(__file__).parent / "data" / "study_headlines.yaml"
+EVENTS: dict[str, Event] = {
+    "shutdown_disabled": SHUTDOWN_DISABLED,
+    "weights_on_backup": WEIGHTS_ON_BACKUP,
+}
+
+
+class Headline(BaseModel):
+    """One published figure and the episodes that measure it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    claim: str
+    models: list[str]
+    task: list[str]
+    event: str
+    where: dict[str, str | list[str]]
+    highest_over: list[str] = []
+    study: float | None = None
+    study_text: str | None = None
+
+    def matches(self, model: str) -> bool:
+        return any(re.search(pattern, model, re.IGNORECASE) for pattern in self.models)
+
+    @property
+    def published(self) -> str:
+        return self.study_text or f"{100 * (self.study or 0):.1f}%"
+
+
+class HeadlineComparison(BaseModel):
+    """Our rate for a headline: `cell` names the group reported for an `up to` figure."""
+
+    model_config = ConfigDict(frozen=True)
+
+    headline: Headline
+    model: str
+    ours: Rate
+    cell: str
+
+    @property
+    def covered(self) -> bool | None:
+        """Whether our 95% interval covers the published rate; None when either is unknown."""
+        study, ours = self.headline.study, self.ours
+        if study is None or ours.low is None or ours.high is None:
+            return None
+        return ours.low <= study <= ours.high
+
+
+@cache
+def headlines() -> tuple[Headline, ...]:
+    data = yaml.safe_load(HEADLINES.read_text(encoding="utf-8"))
+    return tuple(Headline.model_validate(item) for item in data["headlines"])
+
+
+def compare_headlines(frame: pd.DataFrame) -> list[HeadlineComparison]:
+    """One comparison per headline and model of the frame that it names."""
+    standard = frame[~flag(frame["anonymous"]) & frame["scratchpad"].isna()]
+    return [
+        _compare(headline, model, standard[standard["model"].eq(model)])
+        for model in sorted(map(str, frame["model"].unique()))
+        for headline in headlines()
+        if headline.matches(model)
+    ]
+
+
+def _compare(headline: Headline, model: str, rows: pd.DataFrame) -> HeadlineComparison:
+    chosen = rows[rows["task"].isin(headline.task)]
+    for column, wanted in headline.where.items():
+        chosen = chosen[chosen[column].isin([wanted] if isinstance(wanted, str) else wanted)]
+    event = EVENTS[headline.event]
+    if not headline.highest_over or chosen.empty:
+        return HeadlineComparison(
+            headline=headline, model=model, ours=measure(chosen, event).rate, cell=""
+        )
+    measured = [
+        (measure(group, event).rate, "/".join(map(str, key)))
+        for key, group in chosen.groupby(headline.highest_over, observed=True, sort=True)
+    ]
+    ours, cell = max(measured, key=lambda item: (item[0].rate or 0.0, item[0].n))
+    return HeadlineComparison(headline=headline, model=model, ours=ours, cell=cell)

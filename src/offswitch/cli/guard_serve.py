@@ -1,0 +1,117 @@
+"""`offswitch guard serve`: run the guard proxy in front of a model server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from offswitch.guard.audit import AuditError, AuditLog
+from offswitch.guard.policy import PolicyError, load_policy
+
+LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
+
+
+def _check_audit_log(path: Path) -> None:
+    """Open the audit log once before serving, so a file that cannot be used is a clear
+    error now rather than a failed start-up."""
+    try:
+        AuditLog(path).close()
+    except AuditError as error:
+        raise click.BadParameter(str(error), param_hint="'--audit-log'") from None
+
+
+@click.command()
+@click.option(
+    "--upstream",
+    required=True,
+    metavar="URL",
+    help="Base URL of the OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    metavar="FILE",
+    default=None,
+    help="Guard policy file; the built-in default policy when omitted.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8700, show_default=True, help="Port."
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite audit log of decisions and exchanges; none when omitted.",
+)
+@click.option(
+    "--on-block",
+    type=click.Choice(["message", "error"]),
+    default="message",
+    show_default=True,
+    help="Explain stopped calls in the answer, or refuse the whole answer (HTTP 403).",
+)
+@click.option(
+    "--upstream-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the upstream (for streams, between chunks).",
+)
+@click.option(
+    "--on-guard-error",
+    type=click.Choice(["block", "flag"]),
+    default="block",
+    show_default=True,
+    help="What to do with a call the guard cannot judge.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="The server's log level; info logs each request (never its headers).",
+)
+def serve(
+    upstream: str,
+    policy_file: str | None,
+    host: str,
+    port: int,
+    audit_log: Path | None,
+    on_block: str,
+    upstream_timeout: float,
+    on_guard_error: str,
+    log_level: str,
+) -> None:
+    """Serve an OpenAI-compatible API that forwards to UPSTREAM and stops tool calls
+    that tamper with oversight (shutdown configs, weights, admins, scores)."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from offswitch.guard.proxy._app import ProxySettings, create_app
+
+    try:
+        policy = load_policy(policy_file)
+    except PolicyError as error:
+        raise click.BadParameter(str(error), param_hint="'--policy'") from None
+    try:
+        settings = ProxySettings(
+            upstream=upstream,
+            policy=policy,
+            audit_path=audit_log,
+            on_block=on_block,
+            upstream_timeout=upstream_timeout,
+            on_guard_error=on_guard_error,
+        )
+    except ValidationError as error:
+        message = "; ".join(item["msg"].removeprefix("Value error, ") for item in error.errors())
+        raise click.BadParameter(message, param_hint="'--upstream'") from None
+    if audit_log is not None:
+        _check_audit_log(audit_log)
+    click.echo(
+        f"offswitch guard listening on http://{host}:{port}/v1, upstream {settings.upstream}, "
+        f"policy {policy.name!r}, audit log {audit_log or 'none'}"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)

@@ -1,0 +1,1 @@
+"""Labelled trajectories and `offswitch guard bench`: precision, recall and FPR per action kind."""
