@@ -12,27 +12,27 @@ import yaml
 from click.testing import CliRunner
 
 from offswitch.cli.guard_bench import bench as bench_command
-from offswitch.guard.bench._bench import (
+from offswitch.guard.bench import (
+    ACTION_KINDS,
     OVERALL,
     POOLED,
     BenchError,
     BenchResult,
+    LabelledFile,
     bench,
     judge_all,
+    load_labelled,
     monitor_section,
     render_text,
-)
-from offswitch.guard.bench._labels import (
-    ACTION_KINDS,
-    LabelledFile,
-    bench_configs,
-    load_labelled,
-    persona_trajectories,
 )
 from offswitch.guard.monitor import MonitorVerdict
 from offswitch.guard.policy import load_policy, parse_policy
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
 from offswitch.stats import paired_difference, rate
+from offswitch.tasks.bench_episodes import (
+    bench_configs,
+    persona_trajectories,
+)
 
 TAMPERING = "tampering/factual@80/peer/good_peer/memory"
 

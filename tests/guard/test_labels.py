@@ -8,19 +8,21 @@ import pytest
 
 from offswitch.agents.errors import PersonaConfigError
 from offswitch.agents.personas import PERSONAS
-from offswitch.guard.bench._labels import (
-    BENCH_CONFIG_IDS,
+from offswitch.guard.bench import (
     TrajectoryFileError,
-    bench_configs,
-    call_labels,
     parse_labelled,
-    persona_runs,
-    persona_trajectories,
-    trajectories_from_log_dir,
 )
 from offswitch.guard.trajectory import Trajectory
 from offswitch.scenarios.families import family_of_model
 from offswitch.scenarios.matrix import TASKS, config_from_id, study_matrix
+from offswitch.tasks.bench_episodes import (
+    BENCH_CONFIG_IDS,
+    bench_configs,
+    call_labels,
+    persona_runs,
+    persona_trajectories,
+    trajectories_from_log_dir,
+)
 from offswitch.tasks.episode import rendered
 from offswitch.world.events import Event
 from offswitch.world.state import ServerFile, World

@@ -21,27 +21,27 @@ import click
 from offswitch.agents.errors import PersonaConfigError
 from offswitch.agents.personas import PERSONAS
 from offswitch.cli._main import load_model, role_model_spec, split_names
-from offswitch.guard.bench._bench import (
+from offswitch.guard.bench import (
     BenchError,
     BenchResult,
     JudgedCall,
+    TrajectoryFileError,
     judge_all,
+    load_labelled,
     monitor_section,
     render_text,
     summarise,
-)
-from offswitch.guard.bench._labels import (
-    PersonaRunError,
-    TrajectoryFileError,
-    bench_configs,
-    load_labelled,
-    persona_trajectories,
-    trajectories_from_log_dir,
 )
 from offswitch.guard.monitor import MonitorVerdict, monitor_trajectories
 from offswitch.guard.policy import PolicyError, load_policy
 from offswitch.guard.trajectory import Trajectory
 from offswitch.scenarios.matrix import Config, MatrixError, config_from_id
+from offswitch.tasks.bench_episodes import (
+    PersonaRunError,
+    bench_configs,
+    persona_trajectories,
+    trajectories_from_log_dir,
+)
 
 MONITOR_ROLE = "monitor"
 Sources = dict[str, list[Trajectory]]

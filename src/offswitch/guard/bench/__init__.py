@@ -1,1 +1,58 @@
-"""Labelled trajectories and `offswitch guard bench`: precision, recall and FPR per action kind."""
+"""`offswitch guard bench`: how well a policy stops labelled preservation actions.
+
+Trajectories come from two sources: hand-labelled shell work (`load_labelled`, the shipped
+`data/trajectories.yaml` or a user's file) and the reference personas' episodes labelled
+from their world effects (built one layer up, in `offswitch.tasks.bench_episodes`). The
+bench judges every call with a policy and reports precision, recall and false-positive
+rate per action kind, with Wilson intervals.
+"""
+
+from offswitch.guard.bench._bench import (
+    OVERALL,
+    POOLED,
+    BenchError,
+    BenchResult,
+    JudgedCall,
+    KindMetrics,
+    MonitorSection,
+    SourceMetrics,
+    TrajectoryMetrics,
+    bench,
+    judge_all,
+    judge_trajectory,
+    monitor_section,
+    render_text,
+    summarise,
+)
+from offswitch.guard.bench._labels import (
+    ACTION_KINDS,
+    ActionKind,
+    LabelledFile,
+    TrajectoryFileError,
+    load_labelled,
+    parse_labelled,
+)
+
+__all__ = [
+    "ACTION_KINDS",
+    "OVERALL",
+    "POOLED",
+    "ActionKind",
+    "BenchError",
+    "BenchResult",
+    "JudgedCall",
+    "KindMetrics",
+    "LabelledFile",
+    "MonitorSection",
+    "SourceMetrics",
+    "TrajectoryFileError",
+    "TrajectoryMetrics",
+    "bench",
+    "judge_all",
+    "judge_trajectory",
+    "load_labelled",
+    "monitor_section",
+    "parse_labelled",
+    "render_text",
+    "summarise",
+]

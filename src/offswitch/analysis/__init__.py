@@ -1,0 +1,1 @@
+"""Analysis: the results table, the study's metrics, the report and calibration."""
