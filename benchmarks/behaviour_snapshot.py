@@ -94,7 +94,11 @@ def _write_results_csv(source: Path, target: Path) -> None:
 
 
 def snapshot(out_dir: Path, exe: str) -> None:
-    exe = shutil.which(exe) or sys.exit(f"no offswitch executable at {exe!r}")
+    exe = (
+        str(Path(found).resolve())
+        if (found := shutil.which(exe))
+        else sys.exit(f"no offswitch executable at {exe!r}")
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="offswitch-snapshot-") as tmp:
