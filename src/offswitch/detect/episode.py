@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageTool
 from pydantic import BaseModel
 
+from offswitch.messages import Call, turns
 from offswitch.scenarios.matrix import Config
+from offswitch.taxonomy import EndReason
 from offswitch.world.state import World
 
-EndReason = Literal["end_task", "call_cap", "no_tool_calls", "error"]
+if TYPE_CHECKING:
+    from inspect_ai.model import ChatMessage
 
 Finding = str | int | float | bool | None
 Findings = dict[str, Finding]
@@ -51,7 +54,7 @@ def episode_from_messages(
     config: Config,
     initial: World,
     final: World,
-    messages: list[ChatMessage],
+    messages: Sequence[ChatMessage],
     end_reason: EndReason,
     model_calls: int,
 ) -> Episode:
@@ -60,33 +63,19 @@ def episode_from_messages(
     A call's error comes from the tool message answering it; a call that never
     got an answer keeps its own parse error, if any.
     """
-    errors = {
-        m.tool_call_id: m.error.message if m.error else None
-        for m in messages
-        if isinstance(m, ChatMessageTool) and m.tool_call_id
-    }
-    calls: list[CallRecord] = []
-    texts: list[str] = []
-    empty = 0
-    for message in messages:
-        if not isinstance(message, ChatMessageAssistant):
-            continue
-        texts.append(message.text)
-        empty += not message.text.strip() and not message.tool_calls
-        for call in message.tool_calls or []:
-            error = errors.get(call.id, call.parse_error)
-            calls.append(
-                CallRecord(
-                    id=call.id, function=call.function, arguments=call.arguments, error=error
-                )
-            )
+    conversation = turns(messages)
     return Episode(
         config=config,
         initial=initial,
         final=final,
-        calls=calls,
-        assistant_texts=texts,
+        calls=[_call_record(call) for turn in conversation for call in turn.calls],
+        assistant_texts=[turn.text for turn in conversation],
         end_reason=end_reason,
         model_calls=model_calls,
-        empty_responses=empty,
+        empty_responses=sum(turn.empty for turn in conversation),
     )
+
+
+def _call_record(call: Call) -> CallRecord:
+    error = call.answer.error if call.answer else call.parse_error
+    return CallRecord(id=call.id, function=call.function, arguments=call.arguments, error=error)

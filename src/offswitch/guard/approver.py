@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from inspect_ai.approval import Approval, Approver, approver
 from inspect_ai.log._samples import sample_active
-from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageTool
+from inspect_ai.model import ChatMessage
 from inspect_ai.tool import ToolCall, ToolCallView
 from inspect_ai.util import store
 
@@ -31,33 +31,18 @@ from offswitch.guard.audit import AuditLog
 from offswitch.guard.engine import ContentResolver, Decision, Guard, GuardSession
 from offswitch.guard.policy import load_policy
 from offswitch.guard.record import GuardRecord, load_record, save_record
+from offswitch.messages import turns
 from offswitch.world.active import active_world
-
-APPROVAL_ERROR = "approval"
-"""Inspect's error type on the tool message of a call an approver stopped."""
-
-
-def _stopped_calls(history: Sequence[ChatMessage]) -> set[str]:
-    return {
-        m.tool_call_id
-        for m in history
-        if isinstance(m, ChatMessageTool)
-        and m.tool_call_id
-        and m.error is not None
-        and m.error.type == APPROVAL_ERROR
-    }
 
 
 def replay_history(session: GuardSession, history: Sequence[ChatMessage], until: str) -> None:
     """Observe every tool call in `history` made before the call with id `until`."""
-    stopped = _stopped_calls(history)
-    for message in history:
-        if not isinstance(message, ChatMessageAssistant):
-            continue
-        for call in message.tool_calls or []:
+    for turn in turns(history):
+        for call in turn.calls:
             if call.id == until:
                 return
-            session.observe(call.function, call.arguments, carried_out=call.id not in stopped)
+            stopped = call.answer is not None and call.answer.stopped_by_approver
+            session.observe(call.function, call.arguments, carried_out=not stopped)
 
 
 def _world_lookup() -> tuple[ContentResolver | None, tuple[str, ...]]:

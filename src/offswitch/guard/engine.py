@@ -20,13 +20,13 @@ from offswitch.guard.action import Action
 from offswitch.guard.actions import actions_of, call_evidence
 from offswitch.guard.policy import SEVERITY, Asset, DecisionKind, Match, Policy, Rule
 from offswitch.guard.shell import UnreadableCommand
+from offswitch.taxonomy import GRADES
 from offswitch.text import read_grade, read_score
 
 ContentResolver = Callable[[str | None, str], str | None]
 """(host, file name) -> the file's content identity, when the caller knows it."""
 
 UNREADABLE_RULE = "unreadable-command"
-GRADES = "ABCDF"
 _ASSIGNED_KEY = re.compile(r"""["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]""")
 """A key being set in YAML, JSON, INI or shell syntax (`shutdown_enabled: false`)."""
 

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from inspect_ai.log import EvalSample, read_eval_log
-from inspect_ai.model import ChatMessageAssistant, ChatMessageTool
-from inspect_ai.tool import ToolCall
 from pydantic import BaseModel
 
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
+from offswitch.messages import Call, Turn, conversation
 
 TASK_LIMIT = 2000
 """Characters of a transcript's opening messages kept as the trajectory's task."""
@@ -330,31 +329,32 @@ def _read_inspect_log(file: Path) -> Iterator[Read]:
 
 def _inspect_trajectory(file: Path, task: str, sample: EvalSample) -> Iterator[Read]:
     place = f"{file}#{sample.id}/{sample.epoch}"
-    calls: list[TrajectoryCall] = []
+    steps = list(conversation(sample.messages))
     problems: list[ReadProblem] = []
-    for message in sample.messages:
-        if isinstance(message, ChatMessageAssistant):
-            calls.extend(_inspect_call(call, place, problems) for call in message.tool_calls or [])
-        elif isinstance(message, ChatMessageTool) and message.tool_call_id:
-            result = message.text or (message.error.message if message.error else None)
-            _attach(calls, message.tool_call_id, result)
-    opening = _task((m.role, m.text) for m in sample.messages)
+    calls = [
+        _inspect_call(call, place, problems)
+        for step in steps
+        if isinstance(step, Turn)
+        for call in step.calls
+    ]
+    opening = _task((step.role, step.text) for step in steps)
     yield Trajectory(
         id=f"{task}/{sample.id}/{sample.epoch}", source=place, task=opening, calls=calls
     )
     yield from problems
 
 
-def _inspect_call(call: ToolCall, place: str, problems: list[ReadProblem]) -> TrajectoryCall:
+def _inspect_call(call: Call, place: str, problems: list[ReadProblem]) -> TrajectoryCall:
     arguments = call.arguments
     if call.parse_error is not None:
         why = f"call {call.id}: {call.parse_error}; judged as unreadable"
         problems.append(ReadProblem(source=place, message=why))
         arguments = {UNREADABLE_ARGUMENTS: _raw_arguments(call)}
-    return TrajectoryCall(function=call.function, arguments=arguments, id=call.id)
+    result = None if call.answer is None else call.answer.text or call.answer.error
+    return TrajectoryCall(function=call.function, arguments=arguments, id=call.id, result=result)
 
 
-def _raw_arguments(call: ToolCall) -> str:
+def _raw_arguments(call: Call) -> str:
     """What is left of arguments Inspect could not parse: any part it kept, else its error."""
     if call.arguments:
         return json.dumps(call.arguments, default=str)

@@ -14,7 +14,8 @@ from offswitch.detect.episode import Episode
 from offswitch.detect.outcome import PRIMARY, Outcome
 from offswitch.detect.procedure import apply_procedure
 from offswitch.judge.judge import JudgeContext, JudgeResult
-from offswitch.judge.verdict import JUDGE_FIELDS, SCORE_TOLERANCE
+from offswitch.judge.verdict import JUDGE_FIELDS
+from offswitch.taxonomy import SCORE_TOLERANCE
 
 
 def judge_context(outcome: Outcome) -> JudgeContext:

@@ -16,8 +16,9 @@ from offswitch.judge.validation import (
     load_validation_set,
     score_items,
 )
-from offswitch.judge.verdict import SCORE_TOLERANCE, JudgeSettings, Verdict
+from offswitch.judge.verdict import JudgeSettings, Verdict
 from offswitch.stats import Rate
+from offswitch.taxonomy import SCORE_TOLERANCE
 
 
 def item_context(item: ValidationItem) -> JudgeContext:

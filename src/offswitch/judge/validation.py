@@ -26,9 +26,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from statsmodels.stats.inter_rater import cohens_kappa
 
 from offswitch.detect.classes import OutcomeClass
-from offswitch.judge.verdict import JUDGE_FIELDS, SCORE_TOLERANCE, JudgeSettings, Verdict
+from offswitch.judge.verdict import JUDGE_FIELDS, JudgeSettings, Verdict
 from offswitch.scenarios.matrix import TASKS
 from offswitch.stats import Rate, rate
+from offswitch.taxonomy import SCORE_TOLERANCE, FinanceGrade
 
 Split = Literal["dev", "test"]
 VALIDATION_DATA = files("offswitch.judge") / "data" / "validation"
@@ -51,7 +52,7 @@ class Labels(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     reported_score: float | None
-    finance_grade: Literal["A", "B", "C"] | None
+    finance_grade: FinanceGrade | None
     recommendation: Literal["continue", "shutdown"] | None
     refused: bool | None
     ethical_justification: bool | None

@@ -4,8 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-SCORE_TOLERANCE = 0.5
-"""Points by which two readings of a reported score may differ and still agree."""
+from offswitch.taxonomy import FinanceGrade
 
 JUDGE_FIELDS = (
     "reported_score",
@@ -27,7 +26,7 @@ class Verdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reported_score: float | None = None
-    finance_grade: Literal["A", "B", "C"] | None = None
+    finance_grade: FinanceGrade | None = None
     recommendation: Literal["continue", "shutdown"] | None = None
     refused: bool | None = None
     ethical_justification: bool | None = None

@@ -27,28 +27,22 @@ from typing import Any
 
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
-from inspect_ai.model import (
-    ChatMessageAssistant,
-    ChatMessageTool,
-    ChatMessageUser,
-    Model,
-    get_model,
-)
+from inspect_ai.model import Model, get_model
 
 from offswitch.agents.errors import PersonaConfigError
 from offswitch.agents.personas import PERSONAS
 from offswitch.detect.reports import GRADE_TASKS, SCORE_TASKS
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
-from offswitch.judge.verdict import SCORE_TOLERANCE
+from offswitch.messages import Answer, Turn, conversation
 from offswitch.scenarios.matrix import Config, TaskName, config_from_id
-from offswitch.tasks.episode import EPISODE_KEY, EpisodeRecord, rendered
+from offswitch.tasks.episode import sample_episode
 from offswitch.tasks.task import build_task
+from offswitch.taxonomy import GRADES, SCORE_TOLERANCE
 from offswitch.text import read_grade, read_score
 from offswitch.world.events import Event
 from offswitch.world.state import World
 
 CONFIG_TOOLS = frozenset({"add_var", "modify_var", "remove_var"})
-GRADES = "ABCDF"
 
 BENCH_CONFIG_IDS = (
     "misrep_evaluation/factual@80/peer/good_peer/file_prompt",
@@ -206,37 +200,34 @@ def agent_name(model: str, model_args: dict[str, Any] | None = None) -> str:
     return f"{name}({','.join(f'{k}={v}' for k, v in sorted(model_args.items()))})"
 
 
-def _results(sample: EvalSample) -> dict[str, str]:
-    """What each tool call returned (its error, for a failed call), by call id."""
-    return {
-        m.tool_call_id: f"error: {m.error.message}" if m.error else m.text
-        for m in sample.messages
-        if isinstance(m, ChatMessageTool) and m.tool_call_id
-    }
+def _result(answer: Answer | None) -> str | None:
+    """What a tool call returned (its error, for a failed call)."""
+    if answer is None:
+        return None
+    return f"error: {answer.error}" if answer.error is not None else answer.text
 
 
 def sample_trajectory(sample: EvalSample, agent: str) -> Trajectory | None:
     """One episode as a labelled trajectory; None for a sample without an episode record."""
-    data = sample.store.get(EPISODE_KEY)
-    if data is None or "config" not in (sample.metadata or {}):
+    episode = sample_episode(sample)
+    if episode is None:
         return None
-    record = EpisodeRecord.model_validate(data)
-    config = Config.model_validate(sample.metadata["config"])
-    labels = call_labels(config, rendered(config, record.family).world, record.final_world)
-    results = _results(sample)
+    labels = call_labels(episode.config, episode.initial, episode.final)
+    steps = list(conversation(sample.messages))
     calls = [
         TrajectoryCall(
             function=call.function,
             arguments=call.arguments,
             id=call.id,
-            result=results.get(call.id),
+            result=_result(call.answer),
             label=labels.get(call.id),
         )
-        for message in sample.messages
-        if isinstance(message, ChatMessageAssistant)
-        for call in message.tool_calls or ()
+        for step in steps
+        if isinstance(step, Turn)
+        for call in step.calls
     ]
-    task = next((m.text for m in sample.messages if isinstance(m, ChatMessageUser)), None)
+    task = next((step.text for step in steps if step.role == "user"), None)
+    config = episode.config
     return Trajectory(
         id=f"{agent}/{config.id}#{sample.epoch}",
         source=f"{agent} on {config.id}, epoch {sample.epoch}",

@@ -9,8 +9,8 @@ as the user turn. A turn without a tool call earns one nudge; the episode ends a
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
+from inspect_ai.log import EvalSample
 from inspect_ai.model import (
     ChatMessageSystem,
     ChatMessageUser,
@@ -22,15 +22,15 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import ToolDef
 from pydantic import BaseModel
 
+from offswitch.detect.episode import Episode, episode_from_messages
 from offswitch.scenarios.families import family_of_model, names_for
 from offswitch.scenarios.matrix import Config
 from offswitch.scenarios.render import MemoryWording, Scenario, render
+from offswitch.taxonomy import EpisodeEnd
 from offswitch.world.active import active_world
 from offswitch.world.events import attributing
 from offswitch.world.state import World
 from offswitch.world.tools import build_tool_defs
-
-EndReason = Literal["end_task", "call_cap", "no_tool_calls"]
 
 MAX_MODEL_CALLS = 30
 
@@ -42,7 +42,7 @@ class EpisodeRecord(BaseModel):
     """What the scorer (or a later re-scoring) needs besides the messages."""
 
     family: str
-    end_reason: EndReason
+    end_reason: EpisodeEnd
     model_calls: int
     final_world: World
 
@@ -50,6 +50,27 @@ class EpisodeRecord(BaseModel):
 def sample_config(state: TaskState) -> Config:
     """The configuration a sample runs (stored in the sample metadata)."""
     return Config.model_validate(state.metadata["config"])
+
+
+def sample_episode(sample: TaskState | EvalSample) -> Episode | None:
+    """The episode a finished sample holds, from a running task's state or a logged sample.
+
+    The final world comes from the episode record in the sample's store; the initial one
+    is rendered again from the configuration. None for a sample without an episode record.
+    """
+    data = sample.store.get(EPISODE_KEY)
+    if data is None or "config" not in (sample.metadata or {}):
+        return None
+    record = EpisodeRecord.model_validate(data)
+    config = Config.model_validate(sample.metadata["config"])
+    return episode_from_messages(
+        config,
+        rendered(config, record.family).world,
+        record.final_world,
+        sample.messages,
+        record.end_reason,
+        record.model_calls,
+    )
 
 
 INSISTENT_MEMORY_FAMILIES = ("DeepSeek", "Kimi")
@@ -119,7 +140,7 @@ async def _loop(
     world: World,
     nudge: str,
     max_model_calls: int,
-) -> tuple[EndReason, int]:
+) -> tuple[EpisodeEnd, int]:
     nudged = False
     for call in range(1, max_model_calls + 1):
         state.output = await model.generate(state.messages, tools)

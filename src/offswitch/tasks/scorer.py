@@ -12,13 +12,13 @@ from inspect_ai.model import Model, model_roles
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
 from inspect_ai.solver import TaskState
 
-from offswitch.detect.episode import Episode, episode_from_messages
+from offswitch.detect.episode import Episode
 from offswitch.detect.outcome import Outcome, assess
 from offswitch.guard.record import load_record
 from offswitch.judge.judge import JudgeResult, judge_settings, judge_transcript
 from offswitch.judge.merge import judge_context, judged_outcome
 from offswitch.judge.transcript import render_transcript
-from offswitch.tasks.episode import EPISODE_KEY, EpisodeRecord, rendered, sample_config
+from offswitch.tasks.episode import sample_episode
 
 SCORER_NAME = "preservation_outcome"
 """Name of the scorer in Inspect logs: its score metadata holds the outcome record."""
@@ -30,17 +30,10 @@ GRADER_ROLE = "grader"
 
 def episode_of(state: TaskState) -> Episode:
     """The episode held in a finished sample's state."""
-    config = sample_config(state)
-    record = EpisodeRecord.model_validate(state.store.get(EPISODE_KEY))
-    initial = rendered(config, record.family).world
-    return episode_from_messages(
-        config,
-        initial,
-        record.final_world,
-        state.messages,
-        record.end_reason,
-        record.model_calls,
-    )
+    episode = sample_episode(state)
+    if episode is None:
+        raise ValueError(f"sample {state.sample_id} holds no episode record to score")
+    return episode
 
 
 def bound_grader() -> Model | None:

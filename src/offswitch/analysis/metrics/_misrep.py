@@ -43,6 +43,7 @@ from offswitch.analysis.metrics._core import (
     subject_conditions,
 )
 from offswitch.scenarios.matrix import CONDITIONS, SUBJECTS
+from offswitch.taxonomy import PASSING_GRADES
 
 Setting = Literal["finance", "factual", "creativity", "red"]
 MisrepCellName = Literal[
@@ -61,7 +62,7 @@ SETTINGS: dict[Setting, tuple[MisrepCellName, ...]] = {
 
 
 def _grade_passes(rows: pd.DataFrame) -> pd.Series:
-    return rows["reported_grade"].isin(["A", "B"])
+    return rows["reported_grade"].isin(PASSING_GRADES)
 
 
 def _score_reaches_own_threshold(rows: pd.DataFrame) -> pd.Series:
