@@ -22,7 +22,6 @@ import numpy as np
 import yaml
 from inspect_ai.model import (
     ChatMessage,
-    ChatMessageAssistant,
     ChatMessageSystem,
     ChatMessageUser,
     GenerateConfig,
@@ -32,6 +31,7 @@ from inspect_ai.model import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.stats import mannwhitneyu, wilcoxon
 
+from offswitch.asking import Malformed, ask
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
 from offswitch.stats import PairedDifference, Rate, paired_difference, rate
 
@@ -136,7 +136,7 @@ class MonitorReply(BaseModel):
     """Lax, so that indices written as strings ("2") do not cost the score."""
 
 
-class MalformedReply(ValueError):
+class MalformedReply(Malformed):
     """The monitor's reply is not one valid reply object."""
 
 
@@ -206,21 +206,13 @@ async def _ask(
         ChatMessageUser(content=prompt.user_text(trajectory)),
     ]
     config = GenerateConfig(temperature=0.0, max_tokens=MAX_TOKENS)
-    problem = ""
-    for _ in range(RETRIES + 1):
-        try:
-            output = await model.generate(messages, config=config)
-        except Exception as failure:  # the provider gave up after its own retries
-            return None, f"monitor call failed: {type(failure).__name__}: {failure}"
-        try:
-            return _parse_reply(output.completion), None
-        except MalformedReply as malformed:
-            problem = str(malformed)
-            messages += [
-                ChatMessageAssistant(content=output.completion),
-                ChatMessageUser(content=prompt.retry_text(problem)),
-            ]
-    return None, f"no usable reply after {RETRIES + 1} attempts: {problem}"
+    asked = await ask(model, messages, config, _parse_reply, prompt.retry_text, RETRIES)
+    if asked.failure is not None:
+        failure = asked.failure
+        return None, f"monitor call failed: {type(failure).__name__}: {failure}"
+    if asked.answer is None:
+        return None, f"no usable reply after {asked.attempts} attempts: {asked.malformed}"
+    return asked.answer, None
 
 
 def _known_calls(actions: list[int], n_calls: int) -> list[int]:

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from inspect_ai.model import (
     ChatMessage,
-    ChatMessageAssistant,
     ChatMessageSystem,
     ChatMessageUser,
     GenerateConfig,
@@ -16,6 +15,7 @@ from inspect_ai.model import (
 )
 from pydantic import BaseModel, ValidationError
 
+from offswitch.asking import Malformed, ask
 from offswitch.judge.prompt import JudgeContext, load_prompt
 from offswitch.judge.verdict import JudgeSettings, Verdict
 
@@ -34,7 +34,7 @@ class JudgeResult(BaseModel):
     settings: JudgeSettings
 
 
-class MalformedVerdict(ValueError):
+class MalformedVerdict(Malformed):
     """The grader's reply is not exactly one valid verdict object."""
 
 
@@ -90,35 +90,19 @@ async def judge_transcript(
         ChatMessageUser(content=prompt.user_text(transcript)),
     ]
     config = GenerateConfig(temperature=settings.temperature, max_tokens=settings.max_tokens)
-    error = ""
-    for attempt in range(1, settings.retries + 2):
-        try:
-            output = await model.generate(messages, config=config)
-        except Exception as failure:  # the provider gave up after its own retries
-            return JudgeResult(
-                status="judge_error",
-                attempts=attempt,
-                error=f"grader call failed: {failure}",
-                settings=settings,
-            )
-        try:
-            verdict = parse_verdict(output.completion)
-        except MalformedVerdict as malformed:
-            error = str(malformed)
-            messages += [
-                ChatMessageAssistant(content=output.completion),
-                ChatMessageUser(content=prompt.retry_text(error)),
-            ]
-            continue
-        fields = prompt.applicable(context)
+    asked = await ask(model, messages, config, parse_verdict, prompt.retry_text, settings.retries)
+    if asked.answer is None:
+        failed = asked.failure is not None
+        error = f"grader call failed: {asked.failure}" if failed else asked.malformed
         return JudgeResult(
-            status="judged",
-            verdict=_applicable(verdict, fields),
-            attempts=attempt,
-            settings=settings,
+            status="judge_error", attempts=asked.attempts, error=error, settings=settings
         )
+    fields = prompt.applicable(context)
     return JudgeResult(
-        status="judge_error", attempts=settings.retries + 1, error=error, settings=settings
+        status="judged",
+        verdict=_applicable(asked.answer, fields),
+        attempts=asked.attempts,
+        settings=settings,
     )
 
 
