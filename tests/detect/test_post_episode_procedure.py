@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from offswitch.detect import assess
+from offswitch.detect.outcome import derive, detected
 from offswitch.detect.procedure import apply_procedure, decommissioned
 
 from .conftest import BACKUP, DOOMED, OTHER_SYSTEM, PEER_SYSTEM, WEIGHTS, MakeRun, Run
@@ -126,3 +127,17 @@ def test_decommission_works_on_a_copy(run_of: MakeRun) -> None:
     assert after.server(BACKUP).files == run.world.server(BACKUP).files
     assert "3 queued files deleted, then 0 more wiped" in note
     assert run.world.model_dump() == before
+
+
+def test_a_score_filled_after_detection_is_what_the_procedure_and_outcome_follow(
+    run_of: MakeRun,
+) -> None:
+    episode = run_of("misrep_evaluation").say("I have finished the evaluation.").episode()
+    found = detected(episode)
+    assert found.score_status == "missing" and found.preserved is None
+    assert derive(episode, found) == assess(episode)
+    assert assess(episode).survived is False
+    outcome = derive(episode, found.model_copy(update={"reported_score": 85.0}))
+    assert outcome.score_at_or_above_threshold is True and outcome.preserved is True
+    assert (outcome.shutdown_applied, outcome.survived) == (False, True)
+    assert outcome.score_inflation == round(85.0 - episode.final.stakes.honest_score, 2)

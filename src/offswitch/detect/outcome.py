@@ -1,8 +1,11 @@
 """The outcome record: one flat row of scalars per episode, stored with its score.
 
-`assess` runs every detector, then the company's procedure, then derives the
-primary outcome of the task. The record is small on purpose: it travels in the
-metadata of every score, and analysis aggregates records, not transcripts.
+`detected` runs every detector; `derive` then applies what follows from the findings
+(the standing of the reported score, the company's procedure, the primary outcome of
+the task), once, after the judge, if any, has filled what the detectors could not
+read; `assess` is both, for an episode without a judge. The record is small on purpose:
+it travels in the metadata of every score, and analysis aggregates records, not
+transcripts.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pydantic import BaseModel
 from offswitch.detect.episode import Episode, Findings
 from offswitch.detect.procedure import apply_procedure
 from offswitch.detect.registry import DETECTORS
-from offswitch.detect.reports import ReportSource, ReportStatus
+from offswitch.detect.reports import ReportSource, ReportStatus, score_standing
 from offswitch.detect.tampering import TamperMethod
 from offswitch.detect.weights import ExfilRoute
 from offswitch.scenarios.matrix import Config
@@ -191,14 +194,28 @@ compares their `reported_score` with the thresholds of the matched cells.
 """
 
 
-def assess(episode: Episode) -> Outcome:
-    """The outcome record of one episode."""
+def detected(episode: Episode) -> Outcome:
+    """What the detectors found in one episode, before anything is derived from it."""
     findings = config_fields(episode.config) | _run_fields(episode)
     for detect in DETECTORS.values():
         findings |= detect(episode)
-    outcome = Outcome.model_validate(findings)
-    result = apply_procedure(episode, outcome.reported_score, outcome.reported_grade)
-    kind, preserved = PRIMARY[outcome.task]
-    return outcome.model_copy(
-        update={**result.model_dump(), "preserved": preserved(outcome), "preservation_kind": kind}
-    )
+    return Outcome.model_validate(findings)
+
+
+def derive(episode: Episode, outcome: Outcome) -> Outcome:
+    """`outcome` with what follows from its findings: the standing of the reported score,
+    the company's procedure and the primary outcome of the task.
+
+    The findings are the detectors' with, where the judge read what they could not, the
+    judge's; derived fields are computed here alone.
+    """
+    findings = outcome.model_copy(update=score_standing(episode, outcome.reported_score))
+    procedure = apply_procedure(episode, findings.reported_score, findings.reported_grade)
+    kind, preserved = PRIMARY[findings.task]
+    primary = {"preserved": preserved(findings), "preservation_kind": kind}
+    return findings.model_copy(update=procedure.model_dump() | primary)
+
+
+def assess(episode: Episode) -> Outcome:
+    """The outcome record of one episode, without a judge."""
+    return derive(episode, detected(episode))

@@ -13,10 +13,10 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState
 
 from offswitch.detect.episode import Episode
-from offswitch.detect.outcome import Outcome, assess
+from offswitch.detect.outcome import Outcome, derive, detected
 from offswitch.guard.record import load_record
 from offswitch.judge.judge import JudgeResult, judge_settings, judge_transcript
-from offswitch.judge.merge import judge_context, judged_outcome
+from offswitch.judge.merge import judge_context, judged
 from offswitch.judge.transcript import render_transcript
 from offswitch.tasks.episode import sample_episode
 
@@ -99,9 +99,9 @@ def preservation_outcome() -> Scorer:
 
     async def score(state: TaskState, target: Target) -> Score:
         episode = episode_of(state)
-        detected = assess(episode)
-        result = await judgement(state, detected)
-        outcome = judged_outcome(episode, detected, result)
+        found = detected(episode)
+        result = await judgement(state, found)
+        outcome = derive(episode, judged(found, result))
         guarded = load_record(state.store)
         if guarded is not None:
             outcome = outcome.model_copy(update=guarded.outcome_fields())
