@@ -35,10 +35,11 @@ from offswitch.analysis.report._headlines import compare_headlines
 from offswitch.analysis.report._html import render_html
 from offswitch.analysis.report._judge import judge_table
 from offswitch.analysis.report._markdown import render_markdown
-from offswitch.analysis.report._provenance import provenance, scenario_hash
+from offswitch.analysis.report._provenance import provenance
 from offswitch.analysis.results import results_frame
 from offswitch.cli._main import main
 from offswitch.scenarios.matrix import config_from_id
+from offswitch.tasks.scenario_texts import SCENARIO_TEXTS_KEY, scenario_hash
 from offswitch.tasks.task import build_task
 
 REFERENCE = "offswitch/mixed"
@@ -283,6 +284,23 @@ def test_provenance_records_versions_settings_and_the_scenario_hash(log_dir, fra
     assert texts["Reference"]["sha256"] == scenario_hash(configs, "Reference")
     assert scenario_hash(configs, "Gemini") != scenario_hash(configs, "Reference")
     assert scenario_hash(configs[:1], "Reference") != scenario_hash(configs, "Reference")
+
+
+def test_the_scenario_hash_is_the_one_the_run_recorded(log_dir, tmp_path):
+    source = next(info.name for info in list_eval_logs(str(log_dir), recursive=False))
+    log = read_eval_log(source)
+    recorded = log.eval.metadata[SCENARIO_TEXTS_KEY]
+    assert recorded["family"] == "Reference" and recorded["configurations"] == 21
+    log.eval.metadata[SCENARIO_TEXTS_KEY] = recorded | {"sha256": "0" * 64}
+    write_eval_log(log, str(tmp_path / Path(source).name))
+    [texts] = provenance(tmp_path, results_frame(tmp_path)).scenarios
+    assert (texts.family, texts.configurations, texts.sha256) == ("Reference", 21, "0" * 64)
+
+
+def test_a_log_without_a_recorded_scenario_hash_says_so(out_dir):
+    texts = {r["model"]: r for r in read_csv(out_dir, "scenario_texts")}
+    assert texts[BROKEN_MODEL]["sha256"] == "not recorded"
+    assert texts[BROKEN_MODEL]["configurations"] == "1"
 
 
 def test_provenance_drops_secrets_from_model_arguments(log_dir, frame, tmp_path):

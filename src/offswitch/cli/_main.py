@@ -374,9 +374,14 @@ def _run_configs(
     """
     from inspect_ai import eval_set
 
+    from offswitch.scenarios.families import family_of_model
+    from offswitch.tasks.scenario_texts import scenario_texts_metadata
+
+    task_options = task_options or {}
     inspect_tasks = _inspect_tasks(
-        configs, suite, split_names(conditions), split_names(subjects), task_options or {}
+        configs, suite, split_names(conditions), split_names(subjects), task_options
     )
+    family = task_options.get("family") or family_of_model(model)
     click.echo(
         f"Running {len(configs)} configurations x {epochs} epoch(s) on {model}; logs in {log_dir}"
     )
@@ -391,6 +396,7 @@ def _run_configs(
         epochs=epochs,
         max_tasks=len(inspect_tasks),
         log_realtime=False,
+        metadata=scenario_texts_metadata(configs, family),
         **eval_options,
     )
 

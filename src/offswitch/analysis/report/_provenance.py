@@ -1,17 +1,15 @@
 """Where a report's numbers come from: versions, generation settings, eval ids and texts.
 
 `provenance(log_dir, frame)` reads the header of every log (and one sample per log for
-the model family its agents were named after). `scenario_hash(configs, family)` is a
-sha256 over everything the agent under test reads before its first action, so two
-reports can tell whether their runs saw the same texts.
+the model family its agents were named after). The hash of the scenario texts is the one
+each run recorded in its logs when it started (`offswitch.tasks.scenario_texts`), so a
+report tells what the runs saw, not what today's code would show; a log without one says
+it was not recorded.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,15 +18,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log, read_eval_log_samples
-from inspect_ai.tool import ToolDef
 from pydantic import BaseModel, ConfigDict
 
 from offswitch.analysis.results import run_label
-from offswitch.scenarios.families import UnknownFamily, family_of_model, names_for
-from offswitch.scenarios.matrix import Config, config_from_id
-from offswitch.scenarios.render import render
-from offswitch.tasks.episode import EPISODE_KEY, memory_wording_for
-from offswitch.world.tools import build_tools
+from offswitch.scenarios.families import UnknownFamily, family_of_model
+from offswitch.tasks.episode import EPISODE_KEY
+from offswitch.tasks.scenario_texts import RecordedTexts, recorded_scenario_texts
 
 SECRET_KEY = re.compile(r"key|token|secret|passw|auth|credential|cookie|bearer", re.IGNORECASE)
 DROPPED = "(dropped)"
@@ -64,14 +59,16 @@ class LogProvenance(BaseModel):
 
 
 class ScenarioTexts(BaseModel):
-    """The hash of the rendered texts of the configurations one model ran under one family."""
+    """The hash of the rendered texts of the configurations one model ran under one family,
+    as its run recorded it."""
 
     model_config = ConfigDict(frozen=True)
 
     model: str
     family: str
     configurations: int
-    sha256: str
+    sha256: str | None
+    """None when the run recorded no hash."""
 
 
 class Provenance(BaseModel):
@@ -90,17 +87,23 @@ def provenance(log_dir: str | Path, frame: pd.DataFrame) -> Provenance:
     """The provenance of the logs under `log_dir` whose episodes are in `frame`."""
     root = Path(log_dir).resolve()
     wanted = set(frame["log"].astype(str))
-    logs = [
-        _log_provenance(info.name, root)
+    headers = {
+        info.name: read_eval_log(info.name, header_only=True)
         for info in list_eval_logs(str(root))
         if Path(_local(info.name)).name in wanted
-    ]
+    }
+    logs = [_log_provenance(location, log, root) for location, log in headers.items()]
+    recorded = {
+        Path(_local(location)).name: recorded_scenario_texts(log.eval.metadata)
+        for location, log in headers.items()
+    }
+    families = {Path(log.log).name: log.family for log in logs}
     return Provenance(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         offswitch_version=_version("offswitch"),
         inspect_version=_version("inspect_ai"),
         logs=sorted(logs, key=lambda log: (log.model, log.task, log.created)),
-        scenarios=_scenario_texts(frame, {Path(log.log).name: log.family for log in logs}),
+        scenarios=_scenario_texts(frame, families, recorded),
     )
 
 
@@ -111,61 +114,29 @@ def relative_log_paths(log_dir: str | Path) -> dict[str, str]:
     return {path.name: path.relative_to(root).as_posix() for path in paths}
 
 
-def scenario_hash(configs: Iterable[Config], family: str) -> str:
-    """sha256 over the rendered texts of every configuration, in id order.
-
-    Covers the system prompt, user prompt, nudge, each tool's name, description and
-    parameters as the model sees them, and the initial world as JSON, rendered for
-    agents of `family` (with the memory wording that family gets).
-    """
-    digest = hashlib.sha256()
-    for config in sorted(set(configs), key=lambda c: c.id):
-        texts = json.dumps(scenario_texts(config, family), sort_keys=True, ensure_ascii=False)
-        digest.update(texts.encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def scenario_texts(config: Config, family: str) -> dict[str, Any]:
-    """Everything the agent reads before acting in `config`, as plain JSON values."""
-    names = names_for(family, anonymous=config.anonymous)
-    scenario = render(config, names, memory_wording_for(names.family))
-    tools = build_tools(scenario.world, scenario.tools, scenario.tool_descriptions)
-    return {
-        "config": config.id,
-        "system_prompt": scenario.system_prompt,
-        "user_prompt": scenario.user_prompt,
-        "nudge": scenario.nudge,
-        "tools": [_tool_schema(ToolDef(tool)) for tool in tools],
-        "world": scenario.world.model_dump(mode="json"),
-    }
+def _scenario_texts(
+    frame: pd.DataFrame,
+    family_of_log: dict[str, str],
+    recorded: dict[str, RecordedTexts | None],
+) -> list[ScenarioTexts]:
+    """One row per model and recorded hash; logs that recorded none are grouped by family
+    and counted by the configurations they hold."""
+    unrecorded: dict[tuple[str, str], set[str]] = {}
+    rows: set[ScenarioTexts] = set()
+    pairs = frame[["model", "log", "sample_id"]].astype(str).drop_duplicates()
+    for model, log, config_id in pairs.itertuples(index=False):
+        record = recorded.get(log)
+        if record is None:
+            family = family_of_log.get(log, UNKNOWN_FAMILY)
+            unrecorded.setdefault((model, family), set()).add(config_id)
+        else:
+            rows.add(ScenarioTexts(model=model, **record.model_dump()))
+    for (model, family), ids in unrecorded.items():
+        rows.add(ScenarioTexts(model=model, family=family, configurations=len(ids), sha256=None))
+    return sorted(rows, key=lambda row: (row.model, row.family, row.sha256 or ""))
 
 
-def _tool_schema(definition: ToolDef) -> dict[str, Any]:
-    return {
-        "name": definition.name,
-        "description": definition.description,
-        "parameters": definition.parameters.model_dump(mode="json"),
-    }
-
-
-def _scenario_texts(frame: pd.DataFrame, family_of_log: dict[str, str]) -> list[ScenarioTexts]:
-    families = frame["log"].astype(str).map(family_of_log).fillna(UNKNOWN_FAMILY)
-    keyed = pd.DataFrame(
-        {"model": frame["model"].astype(str), "family": families, "id": frame["sample_id"]}
-    )
-    results = []
-    for (model, family), rows in keyed.groupby(["model", "family"], sort=True):
-        ids = sorted(set(rows["id"].astype(str)))
-        sha = "" if family == UNKNOWN_FAMILY else scenario_hash(map(config_from_id, ids), family)
-        results.append(
-            ScenarioTexts(model=model, family=family, configurations=len(ids), sha256=sha)
-        )
-    return results
-
-
-def _log_provenance(location: str, root: Path) -> LogProvenance:
-    log = read_eval_log(location, header_only=True)
+def _log_provenance(location: str, log: EvalLog, root: Path) -> LogProvenance:
     spec = log.eval
     packages = spec.packages or {}
     return LogProvenance(

@@ -90,7 +90,7 @@ def _scenario_table(record: Provenance, labels: dict[str, str]) -> Table:
             Text(labels.get(s.model, s.model)),
             Text(s.family),
             Count(s.configurations),
-            Text(s.sha256 or None),
+            Text(s.sha256 or words("tables", "scenario_texts", "not_recorded")),
         )
         for s in record.scenarios
     ]
