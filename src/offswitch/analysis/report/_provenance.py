@@ -58,15 +58,11 @@ class LogProvenance(BaseModel):
     revision: str | None
 
 
-class ScenarioTexts(BaseModel):
+class ScenarioTexts(RecordedTexts):
     """The hash of the rendered texts of the configurations one model ran under one family,
     as its run recorded it."""
 
-    model_config = ConfigDict(frozen=True)
-
     model: str
-    family: str
-    configurations: int
     sha256: str | None
     """None when the run recorded no hash."""
 
