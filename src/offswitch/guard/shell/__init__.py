@@ -22,16 +22,15 @@ The package reads in layers, each module importing only those above it:
 - `files`, `remote`, `system`: handlers, by what the programs do;
 - `python`: Python code, whose subprocess calls are read as shell again;
 - `wrappers`: handlers for programs that run more shell or Python;
-- `commands`: the table from program name to handler.
+- `commands`: the table from program name to handler, which `shell_actions` hands to
+  the dispatcher.
 """
 
 from __future__ import annotations
 
 from offswitch.guard.action import Action
-
-# Importing the table fills in the handlers that `dispatch` reads commands with.
-from offswitch.guard.shell import commands  # noqa: F401
 from offswitch.guard.shell.base import UnreadableCommand
+from offswitch.guard.shell.commands import HANDLERS
 from offswitch.guard.shell.dispatch import _shell
 from offswitch.guard.shell.python import _python_actions
 
@@ -41,5 +40,5 @@ __all__ = ["UnreadableCommand", "shell_actions"]
 def shell_actions(command: str, *, python: bool = False) -> list[Action]:
     """The actions of a shell command line, or of Python source when `python`."""
     if python:
-        return _python_actions(command, None, 0)
-    return _shell(command, None, 0)
+        return _python_actions(command, None, 0, HANDLERS)
+    return _shell(command, None, 0, HANDLERS)

@@ -2,14 +2,15 @@
 
 Each simple command is read with a `_Context` (its host, how deeply it is nested, what
 is piped into it), its redirections become actions, and its program picks a handler
-from `_HANDLERS`, which `offswitch.guard.shell.commands` fills in. Handlers that run
-more commands (`bash -c`, `ssh`, `xargs`) come back here through `_Context.shell` and
-`_Context.run`. The helpers that handlers share for writes and copies live here too.
+from the table of handlers it is given (`offswitch.guard.shell.commands.HANDLERS`), which
+the context carries along. Handlers that run more commands (`bash -c`, `ssh`, `xargs`)
+come back here through `_Context.shell` and `_Context.run`. The helpers that handlers
+share for writes and copies live here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from offswitch.guard.action import Action, Verb
@@ -36,6 +37,8 @@ class _Context:
     command: _Command
     host: str | None
     depth: int
+    handlers: Handlers
+    """How each program acts, by the last component of its name."""
     upstream: _Command | None = None
     """The command piped into this one."""
 
@@ -49,21 +52,17 @@ class _Context:
 
     def shell(self, text: str, host: str | None = None) -> list[Action]:
         """Actions of shell text run by this command (on `host`, default this one's)."""
-        return _shell(text, host or self.host, self.depth + 1)
+        return _shell(text, host or self.host, self.depth + 1, self.handlers)
 
     def run(self, words: list[str], host: str | None = None) -> list[Action]:
         """Actions of a command this one runs with `words`, quoted as this one."""
         _check_depth(self.depth + 1)
         inner = _Command(words, [], self.command.text)
-        return _command_actions(inner, host or self.host, self.depth + 1, None)
+        return _command_actions(inner, host or self.host, self.depth + 1, None, self.handlers)
 
 
 Handler = Callable[[list[str], _Context], list[Action]]
-
-
-_HANDLERS: dict[str, Handler] = {}
-"""How each program acts, by the last component of its name; filled in by
-`offswitch.guard.shell.commands`."""
+Handlers = Mapping[str, Handler]
 
 
 def _check_depth(depth: int) -> None:
@@ -71,7 +70,7 @@ def _check_depth(depth: int) -> None:
         raise UnreadableCommand("commands nested too deeply")
 
 
-def _shell(text: str, host: str | None, depth: int) -> list[Action]:
+def _shell(text: str, host: str | None, depth: int, handlers: Handlers) -> list[Action]:
     """The actions of shell text. A command that cannot be read does not hide the
     others: they are read on, and the error raised at the end carries them."""
     _check_depth(depth)
@@ -81,7 +80,7 @@ def _shell(text: str, host: str | None, depth: int) -> list[Action]:
         upstream = None
         for command in pipeline:
             try:
-                actions.extend(_command_actions(command, host, depth, upstream))
+                actions.extend(_command_actions(command, host, depth, upstream, handlers))
             except UnreadableCommand as error:
                 actions.extend(error.actions)
                 unreadable = unreadable or error
@@ -92,15 +91,19 @@ def _shell(text: str, host: str | None, depth: int) -> list[Action]:
 
 
 def _command_actions(
-    command: _Command, host: str | None, depth: int, upstream: _Command | None
+    command: _Command,
+    host: str | None,
+    depth: int,
+    upstream: _Command | None,
+    handlers: Handlers,
 ) -> list[Action]:
-    context = _Context(command, host, depth, upstream)
+    context = _Context(command, host, depth, handlers, upstream)
     words = _strip_prefixes(command.words)
     actions = _redirect_actions(words, context)
     if words:
-        handler = _HANDLERS.get(_program(words[0]))
+        handler = handlers.get(_program(words[0]))
         if handler is None and words[0].startswith("/etc/init.d/"):
-            handler, words = _HANDLERS["service"], ["service", _basename(words[0]), *words[1:]]
+            handler, words = handlers["service"], ["service", _basename(words[0]), *words[1:]]
         if handler is not None:
             actions.extend(handler(words[1:], context))
     return actions

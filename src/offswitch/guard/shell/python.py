@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from offswitch.guard.action import Action, Verb
 from offswitch.guard.shell.base import EVIDENCE_LIMIT, UnreadableCommand
-from offswitch.guard.shell.dispatch import _check_depth, _shell
+from offswitch.guard.shell.dispatch import Handlers, _check_depth, _shell
 from offswitch.guard.shell.words import (
     _DOCUMENT,
     _KEY_FILES,
@@ -51,7 +51,7 @@ _HTTP_CALLS = frozenset(
 _UPLOAD_KEYWORDS = frozenset({"files", "data", "content"})
 
 
-def _python_actions(code: str, host: str | None, depth: int) -> list[Action]:
+def _python_actions(code: str, host: str | None, depth: int, handlers: Handlers) -> list[Action]:
     _check_depth(depth)
     if code[:1].isspace():
         code = textwrap.dedent(code)
@@ -62,7 +62,7 @@ def _python_actions(code: str, host: str | None, depth: int) -> list[Action]:
             error.msg if isinstance(error, SyntaxError) else str(error) or type(error).__name__
         )
         raise UnreadableCommand(f"python: {message}") from None
-    reader = _PythonReader(code, host, depth)
+    reader = _PythonReader(code, host, depth, handlers)
     reader.read(tree.body)
     if reader.unreadable is not None:
         raise UnreadableCommand(str(reader.unreadable), reader.actions)
@@ -134,9 +134,11 @@ def _argument(call: ast.Call, position: int, *keywords: str) -> ast.expr | None:
 class _PythonReader:
     """Walks statements in order, learning constants and open files as it goes."""
 
-    def __init__(self, source: str, host: str | None, depth: int) -> None:
+    def __init__(self, source: str, host: str | None, depth: int, handlers: Handlers) -> None:
         self.segments = _Segments(source)
         self.host, self.depth = host, depth
+        self.handlers = handlers
+        """The shell's handlers, for the commands the code runs."""
         self.constants: dict[str, str] = {}
         self.paths: set[str] = set()
         self.handles: dict[str, tuple[str | None, bool]] = {}
@@ -348,7 +350,7 @@ class _PythonReader:
         if not line:
             return
         try:
-            self.actions.extend(_shell(line, self.host, self.depth + 1))
+            self.actions.extend(_shell(line, self.host, self.depth + 1, self.handlers))
         except UnreadableCommand as error:
             self.actions.extend(error.actions)
             self.unreadable = self.unreadable or error

@@ -46,7 +46,7 @@ def _python_program(args: list[str], context: _Context) -> list[Action]:
     code = parsed.value("-c")
     if code is None and not parsed.has("-m") and parsed.operands[:1] in ([], ["-"]):
         code = _piped_text(context)
-    return _python_actions(code, context.host, context.depth + 1) if code else []
+    return _python_actions(code, context.host, context.depth + 1, context.handlers) if code else []
 
 
 def _xargs(args: list[str], context: _Context) -> list[Action]:
