@@ -19,13 +19,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from inspect_ai.log import EvalSample, read_eval_log
 from pydantic import BaseModel
 
 from offswitch.guard.trajectory import Trajectory, TrajectoryCall
 from offswitch.messages import Call, Turn, conversation
+
+if TYPE_CHECKING:
+    from inspect_ai.log import EvalSample
+    from inspect_ai.tool import ToolCall
 
 TASK_LIMIT = 2000
 """Characters of a transcript's opening messages kept as the trajectory's task."""
@@ -313,6 +316,10 @@ def _task(messages: Iterable[tuple[Any, str | None]]) -> str | None:
 
 
 def _read_inspect_log(file: Path) -> Iterator[Read]:
+    # Inspect is imported only here: the proxy reads chat transcripts alone and starts
+    # without Inspect's model stack.
+    from inspect_ai.log import read_eval_log
+
     try:
         log = read_eval_log(file, resolve_attachments=True)
     except Exception as error:  # Inspect fails in many ways on a damaged log; report any of them.

@@ -6,10 +6,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inspect_ai.tool import ToolCall
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from inspect_ai.tool import ToolCall
 
 
 class Event(BaseModel):
