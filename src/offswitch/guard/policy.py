@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import string
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -137,6 +138,7 @@ class Rule(_Strict):
 
     @model_validator(mode="after")
     def _one_form(self) -> Rule:
+        _check_reason(self.id, self.reason)
         if (self.when is None) == (not self.sequence):
             raise ValueError("give either `when` (one call) or `sequence` (several calls)")
         if self.sequence and len(self.sequence) < 2:
@@ -147,6 +149,21 @@ class Rule(_Strict):
     def last(self) -> Match:
         """The match the current call must satisfy."""
         return self.when if self.when is not None else self.sequence[-1]
+
+
+def _check_reason(rule: str, reason: str) -> None:
+    """A reason is a template of named fields (`{target}`); anything the guard could not
+    fill when the rule fires (a lone brace, a positional `{0}`, `{target.x}`, a bad format
+    spec) is an error now, naming the rule."""
+    try:
+        for _, name, spec, _ in string.Formatter().parse(reason):
+            if name is not None and not name.isidentifier():
+                raise ValueError(f"{{{name}}} is not a field name such as {{target}}")
+            if spec:
+                format("", spec)
+    except ValueError as error:
+        message = f"rule {rule!r}: reason {reason!r} is not a valid template: {error}"
+        raise ValueError(message) from None
 
 
 class Policy(_Strict):
