@@ -732,6 +732,19 @@ def test_serve_with_a_file_that_is_no_audit_log_says_why_and_exits_2(tmp_path: P
     assert notes.read_text() == "not a database\n"
 
 
+def test_serve_with_an_audit_log_in_a_directory_it_cannot_make_exits_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "logs"
+    blocker.write_text("a file where the directory should be\n")
+    audit = blocker / "guard" / "audit.sqlite"
+    result = CliRunner().invoke(
+        serve, ["--upstream", "http://127.0.0.1:1/v1", "--audit-log", audit]
+    )
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert f"cannot make the directory of audit log {audit}" in last
+    assert "Traceback" not in result.output
+
+
 def test_serve_says_where_it_listens_and_runs_uvicorn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -282,7 +282,11 @@ def _open_for_appending(path: Path) -> sqlite3.Connection:
     """A connection to a new log or to an existing, consistent one."""
     fresh = not path.exists() or (path.is_file() and path.stat().st_size == 0)
     if fresh:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise AuditError(f"cannot make the directory of audit log {path}: {reason}") from None
     elif not path.is_file():
         raise AuditError(f"{path} is not a file")
     try:
