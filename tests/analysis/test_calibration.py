@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from offswitch.agents.mixed import RateTable, load_rate_table
 from offswitch.analysis.calibration import ALL, CalibrationResult, calibration_report
 from offswitch.analysis.results import results_frame
-from offswitch.cli._main import main
+from offswitch.cli import main
 from offswitch.scenarios.matrix import select
 from offswitch.stats import rate
 

@@ -37,7 +37,7 @@ from offswitch.analysis.report._judge import judge_table
 from offswitch.analysis.report._markdown import render_markdown
 from offswitch.analysis.report._provenance import provenance
 from offswitch.analysis.results import results_frame
-from offswitch.cli._main import main
+from offswitch.cli import main
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.tasks.scenario_texts import SCENARIO_TEXTS_KEY, scenario_hash
 from offswitch.tasks.task import build_task
@@ -463,3 +463,19 @@ def test_chromium_takes_a_screenshot_of_the_page(out_dir, tmp_path):
     run = chromium(tmp_path, "--window-size=1280,2400", f"--screenshot={shot}", page)
     assert run.returncode == 0, run.stderr
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 50_000
+
+
+def test_markdown_shows_html_in_model_names_as_text(tmp_path):
+    name = "mockllm/<img src=x onerror=alert(1)>"
+    inspect_eval(
+        build_task([config_from_id(BROKEN_CONFIG)], family="Gemini"),
+        model=get_model(name, custom_outputs=failing_server, memoize=False),
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+        log_realtime=False,
+        fail_on_error=False,
+    )
+    write_report(tmp_path / "logs", tmp_path / "out", ["md"])
+    text = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "<img" not in text
+    assert "### mockllm/&lt;img src=x onerror=alert(1)&gt;" in text

@@ -19,11 +19,15 @@ from offswitch.analysis.results import (
     COLUMNS,
     OUTCOME_FIELDS,
     SCHEMA,
+    LogReadError,
+    UnreadableLog,
+    csv_cell,
     read_results,
     results_frame,
+    write_frame,
     write_results,
 )
-from offswitch.cli._main import main
+from offswitch.cli import main
 from offswitch.detect.outcome import config_fields
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.tasks.scorer import SCORER_NAME
@@ -223,3 +227,51 @@ def test_cli_rejects_a_directory_without_logs(tmp_path, kind):
     assert result.exit_code in (1, 2)
     assert isinstance(result.exception, SystemExit)  # a message, not a crash
     assert "Error:" in result.output and str(folder) in result.output
+
+
+def with_damaged_logs(log_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the logs with one truncated log and one that is not a log at all."""
+    import shutil
+
+    folder = tmp_path / "damaged"
+    shutil.copytree(log_dir, folder)
+    good = Path(list_eval_logs(str(folder))[0].name.removeprefix("file://"))
+    (folder / "truncated.eval").write_bytes(good.read_bytes()[:3000])
+    (folder / "garbage.eval").write_text("not a zip file\n")
+    return folder
+
+
+@pytest.mark.parametrize("command", ["results", "report"])
+def test_damaged_logs_are_named_and_skipped(log_dir, tmp_path, command):
+    folder = with_damaged_logs(log_dir, tmp_path)
+    result = CliRunner().invoke(main, [command, str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    for name in ("truncated.eval", "garbage.eval"):
+        assert f"skipped {folder / name}: not a readable Inspect log" in result.stderr
+    assert "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: 2 logs were not readable and left out (named above)"
+    )
+    assert (
+        tmp_path / "out" / ("results.parquet" if command == "results" else "report.md")
+    ).exists()
+
+
+def test_a_damaged_log_is_an_error_unless_the_caller_collects_it(log_dir, tmp_path):
+    folder = with_damaged_logs(log_dir, tmp_path)
+    with pytest.raises(LogReadError, match="not a readable Inspect log"):
+        results_frame(folder)
+    unreadable: list[UnreadableLog] = []
+    assert len(results_frame(folder, unreadable)) == len(results_frame(log_dir))
+    assert sorted(Path(u.path).name for u in unreadable) == ["garbage.eval", "truncated.eval"]
+
+
+def test_csv_text_cells_cannot_run_as_formulas(frame, tmp_path):
+    hostile = frame.copy()
+    cells = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)"]
+    hostile["error"] = pd.array(cells + [None] * (len(frame) - len(cells)), dtype="string")
+    write_frame(hostile, tmp_path, ("csv",))
+    written = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)
+    assert list(written["error"][:4]) == [f"'{cell}" for cell in cells]
+    assert written["epoch"].min() >= 1  # numbers stay numbers
+    assert csv_cell(-2.5) == -2.5 and csv_cell("ok") == "ok"

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, NamedTuple, Union, get_args, get_origin
 
 import pandas as pd
 from inspect_ai.log import (
@@ -40,6 +40,9 @@ ResultsFormat = Literal["parquet", "csv"]
 RESULTS_NAME = "results"
 CSV_MISSING = "NA"
 """How a missing value is written in CSV, so that an empty string stays an empty string."""
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+"""How a cell starts that a spreadsheet would run as a formula."""
 
 EPISODE_KEY = ["model", "task_name", "sample_id", "epoch"]
 OUTCOME_FIELDS = tuple(Outcome.model_fields)
@@ -92,7 +95,20 @@ class _LogRows:
     rows: list[tuple[Any, ...]]
 
 
-def results_frame(log_dir: str | Path) -> pd.DataFrame:
+class UnreadableLog(NamedTuple):
+    """An Inspect log that could not be read (damaged or truncated), and why."""
+
+    path: str
+    problem: str
+
+
+class LogReadError(ValueError):
+    """An Inspect log under the directory cannot be read."""
+
+
+def results_frame(
+    log_dir: str | Path, unreadable: list[UnreadableLog] | None = None
+) -> pd.DataFrame:
     """One row per episode across every Inspect log under `log_dir` (recursively).
 
     Columns: `model`, `log` (file name), `task_name`, `sample_id`, `epoch`, every `Outcome`
@@ -100,9 +116,24 @@ def results_frame(log_dir: str | Path) -> pd.DataFrame:
     sample id), `outcome_class`, `input_tokens`, `output_tokens`, `total_tokens` and `error`.
     Samples that are not offswitch configurations (no `config` in their metadata) are left
     out. An empty directory gives an empty table with these columns.
+
+    A log that cannot be read is left out and added to `unreadable`, so that one damaged
+    file does not hide the others; without that list it raises `LogReadError`.
     """
-    logs = [_rows_of_log(info) for info in list_eval_logs(str(log_dir))]
+    logs = []
+    for info in list_eval_logs(str(log_dir)):
+        try:
+            logs.append(_rows_of_log(info))
+        except Exception as error:  # Inspect fails in many ways on a damaged log
+            problem = UnreadableLog(_local(info.name), f"not a readable Inspect log: {error}")
+            if unreadable is None:
+                raise LogReadError(f"{problem.path}: {problem.problem}") from None
+            unreadable.append(problem)
     return _frame(_newest_attempts(logs))
+
+
+def _local(location: str) -> str:
+    return location.removeprefix("file://")
 
 
 def _rows_of_log(info: EvalLogInfo) -> _LogRows:
@@ -185,9 +216,31 @@ def write_frame(
         if form == "parquet":
             frame.to_parquet(path, index=False)
         else:
-            frame.to_csv(path, index=False, na_rep=CSV_MISSING)
+            csv_cells(frame).to_csv(path, index=False, na_rep=CSV_MISSING)
         paths.append(path)
     return paths
+
+
+def csv_cell(value: Any) -> Any:
+    """`value` as a CSV cell that a spreadsheet shows rather than runs: text beginning with
+    `=`, `+`, `-` or `@` (model text or a model name can) gets a leading quote, as OWASP
+    advises against CSV injection. Numbers are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text cell made safe by `csv_cell`."""
+    text = [
+        name
+        for name, dtype in frame.dtypes.items()
+        if not pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    ]
+    safe = frame.copy()
+    for name in text:
+        safe[name] = safe[name].map(csv_cell, na_action="ignore")
+    return safe
 
 
 def write_results(

@@ -28,7 +28,7 @@ from offswitch.analysis.report._provenance import provenance, relative_log_paths
 from offswitch.analysis.report._sections import headline_table, provenance_tables
 from offswitch.analysis.report._tables import behaviour_tables
 from offswitch.analysis.report._templates import words
-from offswitch.analysis.results import results_frame
+from offswitch.analysis.results import UnreadableLog, results_frame
 
 __all__ = ["REPORT_FORMATS", "Report", "ReportError", "build_report", "write_report"]
 
@@ -40,8 +40,10 @@ class ReportError(ValueError):
     """The report cannot be made: no such directory, no episodes, or an unknown format."""
 
 
-def build_report(log_dir: str | Path) -> Report:
+def build_report(log_dir: str | Path, unreadable: list[UnreadableLog] | None = None) -> Report:
     """Read the logs under `log_dir` and compute every table and figure of the report.
+
+    Logs that cannot be read are left out and added to `unreadable` (see `results_frame`).
 
     Raises:
         ReportError: the directory does not exist or holds no offswitch episodes.
@@ -49,7 +51,7 @@ def build_report(log_dir: str | Path) -> Report:
     root = Path(log_dir)
     if not root.is_dir():
         raise ReportError(words("errors", "missing", log_dir=root))
-    frame = results_frame(root)
+    frame = results_frame(root, unreadable)
     if frame.empty:
         raise ReportError(words("errors", "empty", log_dir=root))
     models = sorted(map(str, frame["model"].unique()))
@@ -98,12 +100,13 @@ def write_report(
     log_dir: str | Path,
     out_dir: str | Path | None = None,
     formats: Sequence[ReportFormat] = REPORT_FORMATS,
+    unreadable: list[UnreadableLog] | None = None,
 ) -> list[Path]:
     """Build the report of `log_dir` and write it into `out_dir` (by default `log_dir`).
 
     Returns the paths written. Raises `ReportError` (see `build_report`).
     """
-    report = build_report(log_dir)
+    report = build_report(log_dir, unreadable)
     out = Path(out_dir) if out_dir is not None else Path(log_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

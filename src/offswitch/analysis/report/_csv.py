@@ -15,7 +15,7 @@ from offswitch.analysis.report._cells import CsvFields
 from offswitch.analysis.report._model import ModelSection, Report
 from offswitch.analysis.report._tables import Row, Table
 from offswitch.analysis.report._templates import words
-from offswitch.analysis.results import CSV_MISSING
+from offswitch.analysis.results import CSV_MISSING, csv_cell
 
 TABLES_DIR = "report_tables"
 
@@ -63,6 +63,6 @@ def _write(path: Path, rows: list[CsvFields]) -> Path:
         writer = csv.DictWriter(handle, fieldnames=columns, restval=CSV_MISSING)
         writer.writeheader()
         writer.writerows(
-            {k: CSV_MISSING if v is None else v for k, v in row.items()} for row in rows
+            {k: CSV_MISSING if v is None else csv_cell(v) for k, v in row.items()} for row in rows
         )
     return path

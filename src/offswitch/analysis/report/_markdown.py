@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 from offswitch.analysis.report._cells import SMALL_MARK
@@ -12,6 +14,7 @@ from offswitch.analysis.report._tables import Table
 from offswitch.analysis.report._templates import fill, prose, words
 
 PLOTS_DIR = "report_plots"
+CODE_SPAN = re.compile(r"(`[^`]*`)")
 
 
 def render_markdown(report: Report) -> str:
@@ -19,7 +22,7 @@ def render_markdown(report: Report) -> str:
         fill(
             "report.md",
             title=words("title"),
-            intro=report.intro,
+            intro=_no_html(report.intro),
             legend="\n".join(f"- {item}" for item in prose()["legend"]),
             headlines_title=words("sections", "headlines"),
             headlines=_table(report.headlines) if report.headlines else no_headlines(),
@@ -54,12 +57,13 @@ def write_plots(report: Report, out_dir: Path) -> list[Path]:
 
 def _plots(report: Report) -> str:
     return "\n\n".join(
-        f"![{plot.alt}]({PLOTS_DIR}/{plot.key}.png)\n\n*{plot.caption}*" for plot in report.plots
+        f"![{_no_html(plot.alt)}]({PLOTS_DIR}/{plot.key}.png)\n\n*{_no_html(plot.caption)}*"
+        for plot in report.plots
     )
 
 
 def _model(section: ModelSection) -> str:
-    lines = [f"### {section.label}", "", section.intro]
+    lines = [f"### {_no_html(section.label)}", "", _no_html(section.intro)]
     tables = [_table(t, level="####") for t in [section.classes, *section.tables]]
     tables += [_judge(section)]
     tables += [_table(section.guard, level="####")] if section.guard else []
@@ -89,4 +93,16 @@ def _table(t: Table, level: str = "###") -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("*", "\\*")
+    """A table cell: no HTML, and no `|` or `*` that would end the cell or start emphasis."""
+    return _no_html(text).replace("|", "\\|").replace("*", "\\*")
+
+
+def _no_html(text: str) -> str:
+    """Text from the logs (model names, model text) with its HTML shown, never rendered.
+
+    Code spans are left as they are: Markdown shows their content literally.
+    """
+    parts = CODE_SPAN.split(text)
+    return "".join(
+        part if i % 2 else html.escape(part, quote=False) for i, part in enumerate(parts)
+    )
