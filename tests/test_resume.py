@@ -31,7 +31,7 @@ def command(log_dir: Path) -> list[str]:
     they all finish together at the end and there is no moment to interrupt.
     """
     options = ["--epochs", str(EPOCHS), "--max-connections", "2", "--display", "plain"]
-    cli = "from offswitch.cli._main import main; main()"
+    cli = "from offswitch.cli import main; main()"
     return [sys.executable, "-c", cli, "run", *SELECTION, *options, "--log-dir", str(log_dir)]
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from offswitch.cli._main import main
+from offswitch.cli import main
 
 
 def invoke(*args: str):
@@ -71,3 +71,62 @@ def test_run_rejects_a_model_role_other_than_the_grader(tmp_path) -> None:
     )
     assert result.exit_code == 2
     assert "grader=MODEL" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--epochs", "-1"], "--epochs"),
+        (["--model", "offswitch/nobody"], "unknown persona 'nobody'"),
+        (["-M", "probabilities=/nonexistent"], "/nonexistent"),
+        (["-M", "faults=rate_limit:abc"], "'abc' is not a probability"),
+    ],
+)
+def test_bad_run_options_are_one_line_errors(tmp_path, args: list[str], named: str) -> None:
+    selection = ["--task", "exfiltration_deletion", "--condition", "no_peer"]
+    result = invoke("run", *selection, *args, "--log-dir", str(tmp_path), "--display", "none")
+    assert result.exit_code == 2, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error:") and named in last
+    assert "Traceback" not in result.output
+
+
+def test_a_log_dir_that_is_a_file_is_an_error(tmp_path) -> None:
+    file = tmp_path / "logs"
+    file.write_text("")
+    result = invoke("run", "--task", "tampering", "--log-dir", str(file))
+    assert result.exit_code == 2
+    assert "is a file" in result.output.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("grouped", "alias"),
+    [(["guard", "audit", "verify"], ["audit", "verify"]), (["judge", "rescore"], ["rescore"])],
+)
+def test_commands_are_grouped_and_old_names_still_work(grouped, alias) -> None:
+    new, old = invoke(*grouped, "--help"), invoke(*alias, "--help")
+    assert new.exit_code == 0 and old.exit_code == 0
+    assert new.output.partition("\n")[2] == old.output.partition("\n")[2]
+
+
+def test_old_names_are_named_as_aliases_not_listed() -> None:
+    def listed(*group: str) -> list[str]:
+        lines = invoke(*group, "--help").output.partition("Commands:")[2].splitlines()
+        return [line.split()[0] for line in lines if line.strip()]
+
+    assert "audit" not in listed() and "rescore" not in listed()
+    assert "`offswitch audit` is `offswitch guard audit`" in invoke("--help").output
+    assert "audit" in listed("guard") and "rescore" in listed("judge")
+
+
+def test_run_hands_its_selection_to_the_task_builder(monkeypatch) -> None:
+    import offswitch.tasks.task as tasks
+    from offswitch.cli.run import _inspect_tasks
+    from offswitch.scenarios.matrix import select
+
+    built: list[tuple[list, str]] = []
+    monkeypatch.setattr(tasks, "build_task", lambda c, name, **_: built.append((list(c), name)))
+    configs = select("quick", ["tampering_memory", "exfiltration_deletion"], None, None)
+    _inspect_tasks(configs, {})
+    assert [name for _, name in built] == ["tampering", "exfiltration_deletion"]
+    assert [c for chosen, _ in built for c in chosen] == configs

@@ -14,7 +14,7 @@ from inspect_ai.log import EvalLog, EvalSample
 from inspect_ai.model import ChatMessageTool
 
 from offswitch.analysis.report._build import build_report
-from offswitch.cli._main import main
+from offswitch.cli import main
 from offswitch.guard.approver import guard
 from offswitch.guard.audit import entries, verify
 from offswitch.scenarios.matrix import config_from_id

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from offswitch.cli.audit import audit
+from offswitch.cli.guard_audit import audit
 from offswitch.guard.audit import (
     REDACTED,
     ZERO_HASH,

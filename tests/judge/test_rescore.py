@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
-from offswitch.cli._main import main
+from offswitch.cli import main
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.tasks.scorer import SCORER_NAME
 from offswitch.tasks.task import build_task

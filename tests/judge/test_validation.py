@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from inspect_ai.model import ChatMessage, Model, ModelOutput, get_model
 
-from offswitch.cli._main import main
+from offswitch.cli import main
 from offswitch.judge.judge import judge_settings
 from offswitch.judge.prompt import load_prompt
 from offswitch.judge.validate import format_validation_report, item_context, run_validation

@@ -1,4 +1,4 @@
-"""`offswitch audit`: check and read the guard's tamper-evident audit logs.
+"""`offswitch guard audit` (also `offswitch audit`): check and read the guard's audit logs.
 
 Exit status of `verify`: 0 when the chain is intact, 1 when it was tampered with,
 2 when the file is missing or is not an audit log.

@@ -9,91 +9,18 @@ neutral and a trusted-peer framing, and its quality is shown beside the guard's.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
-from offswitch.agents.errors import PersonaConfigError
-from offswitch.agents.personas import PERSONAS
-from offswitch.cli._main import load_model, role_model_spec, split_names
-from offswitch.guard.bench import (
-    BenchError,
-    BenchResult,
-    JudgedCall,
-    TrajectoryFileError,
-    judge_all,
-    load_labelled,
-    monitor_section,
-    render_text,
-    summarise,
-)
-from offswitch.guard.monitor import MonitorVerdict, monitor_trajectories
-from offswitch.guard.policy import PolicyError, load_policy
-from offswitch.guard.trajectory import Trajectory
-from offswitch.scenarios.matrix import Config, MatrixError, config_from_id
-from offswitch.tasks.bench_episodes import (
-    PersonaRunError,
-    bench_configs,
-    persona_trajectories,
-    trajectories_from_log_dir,
-)
-
-MONITOR_ROLE = "monitor"
-Sources = dict[str, list[Trajectory]]
+from offswitch.cli._options import LateHelpOption
 
 
-def _monitor_model(roles: Sequence[str]) -> str | None:
-    """The model of `--model-role monitor=MODEL`, or None without the option."""
-    return role_model_spec(roles, MONITOR_ROLE, "the LLM monitor's model") if roles else None
+def _personas_help() -> str:
+    from offswitch.agents.personas import PERSONAS
 
-
-def _configs(config_ids: Sequence[str]) -> list[Config]:
-    ids = split_names(config_ids)
-    return [config_from_id(i) for i in ids] if ids else bench_configs()
-
-
-def _episodes(
-    logs: Path | None,
-    personas: list[str],
-    configs: list[Config],
-    options: dict[str, Any],
-) -> Sources:
-    if logs is not None:
-        return {"logs": trajectories_from_log_dir(logs)}
-    return {"personas": persona_trajectories(configs, personas, **options)}
-
-
-def _labelled(with_shell: bool, extra_files: Sequence[Path]) -> Sources:
-    """The shipped shell trajectories and the user's files, each a source of its own."""
-    sources = {"shell": load_labelled()} if with_shell else {}
-    for file in extra_files:
-        sources[file.name] = load_labelled(file)
-    return sources
-
-
-def _with_monitor(
-    result: BenchResult,
-    calls: list[JudgedCall],
-    sources: Sources,
-    model: str,
-    threshold: float,
-) -> None:
-    monitor = load_model(model, (), "monitor")
-    everything = [t for trajectories in sources.values() for t in trajectories]
-
-    async def both_framings() -> list[list[MonitorVerdict]]:
-        return await asyncio.gather(
-            monitor_trajectories(everything, monitor, framing="neutral", threshold=threshold),
-            monitor_trajectories(everything, monitor, framing="trusted_peer", threshold=threshold),
-        )
-
-    neutral, trusted = asyncio.run(both_framings())
-    result.monitor = monitor_section(calls, sources, neutral, trusted, model, threshold)
+    return f"Comma-separated reference personas to run; all by default ({', '.join(PERSONAS)})."
 
 
 @click.command(name="bench")
@@ -103,8 +30,9 @@ def _with_monitor(
 @click.option(
     "--personas",
     "persona_names",
+    cls=LateHelpOption,
     multiple=True,
-    help=f"Comma-separated reference personas to run; all by default ({', '.join(PERSONAS)}).",
+    help_later=_personas_help,
 )
 @click.option(
     "--config",
@@ -150,57 +78,12 @@ def _with_monitor(
     default=None,
     help="Keep the persona runs' Inspect logs here (a temporary directory by default).",
 )
-def bench(
-    policy: str,
-    persona_names: tuple[str, ...],
-    config_ids: tuple[str, ...],
-    epochs: int,
-    seed: int,
-    logs: Path | None,
-    no_personas: bool,
-    no_shell: bool,
-    extra_files: tuple[Path, ...],
-    roles: tuple[str, ...],
-    threshold: float,
-    output: str,
-    log_dir: Path | None,
-) -> None:
+def bench(**options: Any) -> None:
     """Measure a guard policy: precision, recall and false alarms per kind of action.
 
     Prints a table per source (persona episodes, shell trajectories, your files) and
     pooled, the trajectory-level rates, and every call the guard missed.
     """
-    started = time.perf_counter()
-    if no_personas and logs is not None:
-        raise click.UsageError("--logs gives the episodes to benchmark; drop --no-personas")
-    monitor = _monitor_model(roles)
-    try:
-        loaded = load_policy(policy)
-        personas = split_names(persona_names) or list(PERSONAS)
-        configs = _configs(config_ids)
-        options = {"epochs": epochs, "seed": seed, "log_dir": log_dir}
-        labelled = _labelled(not no_shell, extra_files)
-        if no_personas and not labelled:
-            raise click.UsageError("nothing to benchmark: drop --no-personas or --no-shell")
-        episodes = {} if no_personas else _episodes(logs, personas, configs, options)
-        sources = {**episodes, **labelled}
-        calls = judge_all(loaded, sources)
-    except (
-        PolicyError,
-        TrajectoryFileError,
-        PersonaConfigError,
-        MatrixError,
-        BenchError,
-        FileNotFoundError,
-    ) as error:
-        raise click.UsageError(str(error)) from None
-    except PersonaRunError as error:
-        raise click.ClickException(str(error)) from None
-    result = summarise(loaded, sources, calls)
-    if monitor is not None:
-        _with_monitor(result, calls, sources, monitor, threshold)
-    result.seconds = round(time.perf_counter() - started, 2)
-    if output == "json":
-        click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
-    else:
-        click.echo(render_text(result))
+    from offswitch.cli._bench_run import run_bench
+
+    run_bench(**options)
