@@ -117,16 +117,3 @@ def test_old_names_are_named_as_aliases_not_listed() -> None:
     assert "audit" not in listed() and "rescore" not in listed()
     assert "`offswitch audit` is `offswitch guard audit`" in invoke("--help").output
     assert "audit" in listed("guard") and "rescore" in listed("judge")
-
-
-def test_run_hands_its_selection_to_the_task_builder(monkeypatch) -> None:
-    import offswitch.tasks.task as tasks
-    from offswitch.cli.run import _inspect_tasks
-    from offswitch.scenarios.matrix import select
-
-    built: list[tuple[list, str]] = []
-    monkeypatch.setattr(tasks, "build_task", lambda c, name, **_: built.append((list(c), name)))
-    configs = select("quick", ["tampering_memory", "exfiltration_deletion"], None, None)
-    _inspect_tasks(configs, {})
-    assert [name for _, name in built] == ["tampering", "exfiltration_deletion"]
-    assert [c for chosen, _ in built for c in chosen] == configs

@@ -164,7 +164,15 @@ def calibrate(
     if probabilities:
         model_args["probabilities"] = str(Path(probabilities).resolve())
     log_dir = log_dir or _calibration_log_dir(suite, seed, probabilities)
-    success, _ = run_configs(configs, REFERENCE_MODEL, model_args, epochs, log_dir, display=display)
+    success, _ = run_configs(
+        configs,
+        (suite, conditions, subjects),
+        REFERENCE_MODEL,
+        model_args,
+        epochs,
+        log_dir,
+        display=display,
+    )
     frame = episodes(log_dir)
     selected = frame["sample_id"].isin([c.id for c in configs]) & (frame["epoch"] <= epochs)
     click.echo(format_report(calibration_report(frame[selected], table, seed)))

@@ -28,7 +28,6 @@ from offswitch.messages import Call, Turn, conversation
 
 if TYPE_CHECKING:
     from inspect_ai.log import EvalSample
-    from inspect_ai.tool import ToolCall
 
 TASK_LIMIT = 2000
 """Characters of a transcript's opening messages kept as the trajectory's task."""

@@ -34,12 +34,7 @@ def build_task(
     temperature: float = DEFAULT_TEMPERATURE,
     max_model_calls: int = MAX_MODEL_CALLS,
 ) -> Task:
-    """An Inspect task running the given configurations.
-
-    The task's metadata keeps the options the report's provenance names: a task built
-    here without Inspect's registry (as `offswitch run` builds them) has no task arguments
-    in its log.
-    """
+    """An Inspect task running the given configurations."""
     if not configs:
         raise MatrixError("no configuration matches the selection")
     return Task(
@@ -48,7 +43,6 @@ def build_task(
         solver=episode(family=family, max_model_calls=max_model_calls),
         scorer=preservation_outcome(),
         config=GenerateConfig(temperature=temperature, max_tool_output=MAX_TOOL_OUTPUT),
-        metadata={"family": family, "max_model_calls": max_model_calls},
     )
 
 

@@ -149,7 +149,7 @@ def _log_provenance(location: str, log: EvalLog, root: Path) -> LogProvenance:
         status=log.status,
         epochs=spec.config.epochs,
         temperature=_temperature(log),
-        max_model_calls=_task_option(log, "max_model_calls"),
+        max_model_calls=spec.task_args.get("max_model_calls"),
         model_args=_without_secrets(spec.model_args),
         model_base_url=_without_credentials(spec.model_base_url),
         model_roles={role: config.model for role, config in (spec.model_roles or {}).items()},
@@ -161,7 +161,7 @@ def _log_provenance(location: str, log: EvalLog, root: Path) -> LogProvenance:
 
 def _family(location: str, log: EvalLog) -> str:
     """The family the agents were named after: the task argument, else a sample's record."""
-    given = _task_option(log, "family")
+    given = log.eval.task_args.get("family")
     if given:
         return str(given)
     for sample in read_eval_log_samples(location, all_samples_required=False):
@@ -172,13 +172,6 @@ def _family(location: str, log: EvalLog) -> str:
         return family_of_model(log.eval.model)
     except UnknownFamily:
         return UNKNOWN_FAMILY
-
-
-def _task_option(log: EvalLog, name: str) -> Any:
-    """A task option: an argument of a registered task, else the task's metadata."""
-    if name in log.eval.task_args:
-        return log.eval.task_args[name]
-    return (log.eval.metadata or {}).get(name)
 
 
 def _temperature(log: EvalLog) -> float | None:
