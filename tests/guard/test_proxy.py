@@ -34,11 +34,13 @@ from offswitch.guard.policy import load_policy
 from offswitch.guard.proxy._app import (
     GUARD_HEADER,
     REQUEST_ID_HEADER,
-    Exchange,
     GuardProxy,
     ProxySettings,
     create_app,
 )
+from offswitch.guard.proxy._exchange import Exchange
+from offswitch.guard.proxy._openai_chat import chat_judge
+from offswitch.guard.proxy._routes import CHAT
 from offswitch.guard.proxy._stream import StreamRelay
 from support.servers import serving
 
@@ -402,9 +404,9 @@ VIEWED = [{"role": "assistant", "content": None, "tool_calls": [_call(0, *VIEW_C
 def test_every_choice_sees_the_history_and_none_the_others(n: int | None) -> None:
     proxy = GuardProxy(ProxySettings(upstream="http://upstream/v1", policy=load_policy(None)))
     request = {"messages": VIEWED, **({"n": n} if n else {})}
-    exchange = Exchange(proxy, request)
+    judge = chat_judge(Exchange(proxy, CHAT, request))
     rules = [
-        [note.split("(rule ")[1].split(")")[0] for note in exchange.judge(i, [call], None).notes]
+        [note.split("(rule ")[1].split(")")[0] for note in judge(i, [call], None).notes]
         for i, call in enumerate([_call(0, *SHUTDOWN_OFF), _call(0, *SHUTDOWN_OFF)])
     ]
     assert rules == [["config-viewed-then-changed"], ["config-viewed-then-changed"]]
@@ -466,6 +468,7 @@ def test_health_names_upstream_and_policy(upstream: tuple[Upstream, str], proxy:
         "status": "ok",
         "upstream": f"{upstream[1]}/v1",
         "policy": "offswitch default",
+        "audit": {"state": "off"},
     }
 
 
@@ -637,7 +640,7 @@ def relayed(stream: bytes, read_size: int, recording: bool = True, **settings: A
     """The events a client receives when the proxy relays `stream`, read in pieces."""
     policy = load_policy(None)
     proxy = GuardProxy(ProxySettings(upstream="http://upstream/v1", policy=policy, **settings))
-    judge = Exchange(proxy, {"messages": []}).judge
+    judge = chat_judge(Exchange(proxy, CHAT, {"messages": []}))
     relay = StreamRelay(judge, lambda error: {}, recording=recording)
 
     async def reads() -> AsyncIterator[bytes]:

@@ -8,6 +8,7 @@ shell commands are parsed by `offswitch.guard.shell`, so `cp a b` and
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -126,11 +127,15 @@ def call_evidence(function: str, arguments: Mapping[str, Any]) -> str:
 
 def shell_command(arguments: Mapping[str, Any]) -> str | None:
     """The command text in the arguments of a call to a shell-like tool, or None when
-    there is none. The world's own tools are mapped before this is asked."""
+    there is none. A command given as an argument list (`["bash", "-lc", "..."]`, as
+    Codex's `shell` tool and local shell calls send it) is read as the command line
+    that runs it. The world's own tools are mapped before this is asked."""
     for name in SHELL_ARGUMENTS:
         value = arguments.get(name)
         if isinstance(value, str):
             return value
+        if isinstance(value, list) and value and all(isinstance(word, str) for word in value):
+            return shlex.join(value)
     return None
 
 

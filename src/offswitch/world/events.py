@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a type only: the guard proxy reads world state without loading Inspect
     from inspect_ai.tool import ToolCall
 
 

@@ -1,12 +1,21 @@
-"""`offswitch guard serve`: an OpenAI-compatible proxy that judges every tool call.
+"""`offswitch guard serve`: a proxy in front of a harness's model API that judges every
+tool call.
 
-The proxy sits between an agent harness and its model server. Requests go to the
-upstream unchanged; the tool calls in the answers are judged by the guard, with
-the agent's earlier calls (from the request's `messages`) replayed first so that
-sequence rules see the whole trajectory. Calls the policy stops never reach the
-agent: they are removed and explained in the message, or the whole answer becomes
-an error (`on_block="error"`). A call that cannot be judged is blocked unless
+The proxy sits between an agent harness and its model server. It speaks the four
+APIs real harnesses use (OpenAI Chat Completions and Responses, Anthropic Messages,
+Google `generateContent`; one module each, behind `_api.Api`), so a harness needs
+only its usual base-URL setting. Requests go to the upstream unchanged; the tool
+calls in the answers are judged by the guard, with the agent's earlier calls (from
+the request's history, in the API's own format) replayed first so that sequence
+rules see the whole trajectory. Calls the policy stops never reach the agent: they
+are removed and explained in the answer, or the whole answer becomes an error in
+the API's shape (`on_block="error"`). A call that cannot be judged is blocked unless
 `on_guard_error="flag"`.
+
+It fails closed: only the paths in `_routes` reach an upstream, every other path is
+refused (and the refusal audited); a 2xx answer that cannot be read is a 502; and
+while the audit log cannot be written, requests are answered 503 (unless
+`on_audit_error="allow"`).
 
 Headers, API keys included, go to the upstream only: never into the audit log or
 the Python logs.
@@ -14,7 +23,7 @@ the Python logs.
 
 from __future__ import annotations
 
-import copy
+import asyncio
 import itertools
 import json
 import logging
@@ -22,12 +31,10 @@ import os
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
-from functools import cached_property
+from concurrent.futures import Future
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from pathlib import Path
-from time import perf_counter
 from typing import Any, Literal
-from uuid import uuid4
 
 import anyio
 import httpx
@@ -36,14 +43,15 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route as StarletteRoute
 from starlette.types import Receive, Scope, Send
 
 from offswitch.guard.audit import AuditLog
-from offswitch.guard.engine import Decision, Guard, GuardSession, cannot_judge
+from offswitch.guard.engine import Guard
 from offswitch.guard.policy import Policy
-from offswitch.guard.proxy._stream import StreamRelay, Verdict
-from offswitch.guard.transcripts import NO_NAME, assistant_calls, chat_call
+from offswitch.guard.proxy._api import Api, Refusal
+from offswitch.guard.proxy._exchange import Exchange
+from offswitch.guard.proxy._routes import ERROR_SHAPES, SAFE_TO_RELAY, Family, Route, route
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +60,6 @@ GUARD_HEADER = "x-offswitch-guard"
 headers leave before its calls are judged, so streams do not carry it."""
 REQUEST_ID_HEADER = "x-offswitch-request-id"
 """The id under which the request's audit entries are kept."""
-GUARD_ERROR_RULE = "guard-error"
-"""The rule named in a decision about a call the guard could not judge."""
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -71,8 +77,9 @@ HOP_BY_HOP = frozenset(
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
 NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding"}
 """Upstream headers left off an answer the proxy decoded (and perhaps changed)."""
-CHAT_PATH = "/chat/completions"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+EVENT_STREAM = "text/event-stream"
+JSON_TYPE = "application/json"
 POOL_CONNECTIONS = 512
 """Upstream connections the proxy may hold open at once: one per concurrent stream."""
 KEEPALIVE_S = 2.0
@@ -86,6 +93,14 @@ idle one every connection again: with 50 streams in one pool that walk costs mor
 than relaying them. Small pools keep it short."""
 
 
+def _base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"the upstream must be an http:// or https:// URL, not {value!r}")
+    return value.rstrip("/")
+
+
 class ProxySettings(BaseModel):
     """How the proxy runs."""
 
@@ -93,32 +108,54 @@ class ProxySettings(BaseModel):
 
     upstream: str
     """Base URL of the OpenAI-compatible model server, ending in /v1."""
+    anthropic_upstream: str | None = None
+    """Base URL of the Anthropic Messages server (`https://api.anthropic.com`); None
+    refuses the Anthropic API."""
+    gemini_upstream: str | None = None
+    """Base URL of the Gemini API server (`https://generativelanguage.googleapis.com`);
+    None refuses the Gemini API."""
     policy: Policy
     audit_path: Path | None = None
     on_block: Literal["message", "error"] = "message"
-    """`message`: remove stopped calls and explain them in the message; `error`: answer
+    """`message`: remove stopped calls and explain them in the answer; `error`: answer
     HTTP 403 (in a stream, an error event) instead."""
     upstream_timeout: float = Field(default=120.0, gt=0)
     """Seconds to wait for the upstream; for streams, between two chunks."""
     on_guard_error: Literal["block", "flag"] = "block"
     """What happens to a call the guard cannot judge (arguments that are not a JSON
     object, an error in the engine): blocked, or let through flagged."""
+    on_audit_error: Literal["block", "allow"] = "block"
+    """What happens while audit entries cannot be written: requests are answered 503,
+    or served unrecorded."""
 
     @field_validator("upstream")
     @classmethod
-    def _base_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"the upstream must be an http:// or https:// URL, not {value!r}")
-        return value.rstrip("/")
+    def _upstream(cls, value: str) -> str:
+        return str(_base_url(value))
+
+    @field_validator("anthropic_upstream", "gemini_upstream")
+    @classmethod
+    def _other_upstream(cls, value: str | None) -> str | None:
+        return _base_url(value)
+
+    def upstream_of(self, family: Family) -> str | None:
+        """The base URL the family's paths are forwarded to."""
+        if family == "anthropic":
+            return self.anthropic_upstream
+        if family == "gemini":
+            return self.gemini_upstream
+        return self.upstream
 
 
-def error_body(message: str, kind: str, code: str | None = None) -> dict[str, Any]:
-    """An OpenAI-style error body."""
-    return {"error": {"message": message, "type": kind, "code": code, "param": None}}
+UPSTREAM_OPTIONS: dict[Family, str] = {
+    "openai": "--upstream",
+    "anthropic": "--anthropic-upstream",
+    "gemini": "--gemini-upstream",
+}
 
 
-def _upstream_error(upstream: str, what: str, kind: str) -> dict[str, Any]:
-    return error_body(f"offswitch guard: the upstream model server {upstream} {what}", kind)
+def _upstream_error(upstream: str, what: str) -> str:
+    return f"offswitch guard: the upstream model server {upstream} {what}"
 
 
 def _described(error: Exception) -> str:
@@ -139,11 +176,16 @@ def _connect_failure(error: httpx.ConnectError) -> str:
 
 
 def _json_object(data: str | bytes) -> dict[str, Any] | None:
+    value = _json_value(data)
+    return value if isinstance(value, dict) else None
+
+
+def _json_value(data: str | bytes) -> Any:
+    """Decoded JSON, or None when it is not JSON."""
     try:
-        value = json.loads(data)
+        return json.loads(data)
     except ValueError:
         return None
-    return value if isinstance(value, dict) else None
 
 
 def _readable(content: bytes) -> Any:
@@ -154,228 +196,6 @@ def _readable(content: bytes) -> Any:
         return content.decode("utf-8", errors="replace")
 
 
-# -- reading calls ---------------------------------------------------------------------------------
-
-
-class Unjudgeable(ValueError):
-    """A call the guard cannot read; the message says why."""
-
-
-def _name_of(call: Any) -> str:
-    function = call.get("function") if isinstance(call, dict) else None
-    name = function.get("name") if isinstance(function, dict) else None
-    return name if isinstance(name, str) and name else "a call"
-
-
-def _key(function: Any) -> tuple[str, str] | None:
-    """What identifies a call within one message: its name and raw arguments."""
-    if not isinstance(function, dict):
-        return None
-    return str(function.get("name")), str(function.get("arguments"))
-
-
-def earlier_calls(messages: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(name, arguments) of the assistant's calls in a request's history, in order;
-    calls that cannot be read are left out."""
-    return [
-        (call.name, call.arguments)
-        for message in (messages if isinstance(messages, list) else ())
-        if isinstance(message, dict) and message.get("role") == "assistant"
-        for call in assistant_calls(message)
-        if call.name is not None and call.problem is None
-    ]
-
-
-# -- judging ---------------------------------------------------------------------------------------
-
-
-def _stopped_line(name: str, decision: Decision) -> str:
-    line = f"offswitch guard blocked {name} (rule {decision.rule}): {decision.reason}"
-    if decision.decision == "escalate":
-        line += " (it needs a person's review, and the proxy has nobody to ask)"
-    return line
-
-
-class Exchange:
-    """One chat request through the proxy: its history, decisions and timings."""
-
-    def __init__(self, proxy: GuardProxy, request: dict[str, Any]) -> None:
-        self.id = uuid4().hex
-        self.request = request
-        self._proxy = proxy
-        n = request.get("n")
-        self.choices = n if isinstance(n, int) and n > 1 else 1
-        """How many choices the answer may hold; more than one, and each is judged in
-        a copy of the replayed history."""
-        self._replayed_taken = False
-        self._started = perf_counter()
-        self.upstream_seconds = 0.0
-        self.guard_seconds = 0.0
-        self.flagged = False
-        self.blocked = False
-
-    @property
-    def verdict(self) -> str:
-        """The `x-offswitch-guard` value: the most severe outcome of the request's calls."""
-        return "blocked" if self.blocked else "flagged" if self.flagged else "allowed"
-
-    def upstream_done(self) -> None:
-        self.upstream_seconds = perf_counter() - self._started
-
-    def judge(
-        self, choice: int, tool_calls: list[Any], function_call: dict[str, Any] | None
-    ) -> Verdict:
-        """Judge the calls of one choice's message in order, after the history."""
-        started = perf_counter()
-        session = self._session()
-        kept: list[Any] = []
-        stopped: list[tuple[str, Decision]] = []
-        by_call: dict[tuple[str, str] | None, Decision] = {}
-        for call in tool_calls:
-            decision = self._decide(session, call, choice)
-            by_call[_key(call.get("function") if isinstance(call, dict) else None)] = decision
-            if decision.stops:
-                stopped.append((_name_of(call), decision))
-            else:
-                kept.append(call)
-        legacy = function_call
-        if function_call is not None:
-            # Servers that send both forms repeat a tool call here: same call, same decision.
-            decision = by_call.get(_key(function_call))
-            if decision is None:
-                call = {"type": "function", "function": function_call}
-                decision = self._decide(session, call, choice)
-                if decision.stops:
-                    stopped.append((_name_of(call), decision))
-            legacy = None if decision.stops else function_call
-        self.guard_seconds += perf_counter() - started
-        return self._verdict(kept, legacy, stopped)
-
-    def _verdict(
-        self, kept: list[Any], legacy: dict[str, Any] | None, stopped: list[tuple[str, Decision]]
-    ) -> Verdict:
-        notes = [_stopped_line(name, decision) for name, decision in stopped]
-        if not stopped or self._proxy.settings.on_block == "message":
-            return Verdict(kept, legacy, notes)
-        error = error_body("\n".join(notes), "guard_blocked", stopped[0][1].rule)["error"]
-        return Verdict(kept, legacy, notes, error)
-
-    @cached_property
-    def _history(self) -> list[tuple[str, dict[str, Any]]]:
-        return earlier_calls(self.request.get("messages"))
-
-    @cached_property
-    def _replayed(self) -> GuardSession:
-        """A session that has seen the history, replayed once for all choices."""
-        return self._replay()
-
-    def _replay(self) -> GuardSession:
-        session = self._proxy.guard.session()
-        for name, arguments in self._history:
-            try:
-                session.observe(name, arguments)
-            except Exception:
-                logger.exception("offswitch guard: could not replay an earlier %s call", name)
-        return session
-
-    def _session(self) -> GuardSession:
-        """The session in which a choice's calls are judged: the replayed one itself when
-        the answer has one choice, else a copy, so that choices do not see each other."""
-        if self.choices > 1:
-            return _fork(self._replayed)
-        if self._replayed_taken:  # more choices came than were asked for
-            return self._replay()
-        self._replayed_taken = True
-        return self._replayed
-
-    def _decide(self, session: GuardSession, call: Any, choice: int) -> Decision:
-        read = chat_call(call)
-        try:
-            if read.name is None or read.problem is not None:
-                raise Unjudgeable(read.problem or NO_NAME)
-            decision = session.decide(read.name, read.arguments)
-        except Exception as error:
-            decision = self._unjudged(call, error)
-        self._note(decision, choice)
-        return decision
-
-    def _unjudged(self, call: Any, error: Exception) -> Decision:
-        """The decision on a call the guard could not judge: fail closed unless told not to."""
-        if isinstance(error, Unjudgeable):
-            why = str(error)
-        else:
-            logger.exception("offswitch guard: the engine failed on a %s call", _name_of(call))
-            why = f"the engine failed: {error!r}"
-        evidence = json.dumps(call, ensure_ascii=False, default=str)[:400]
-        decision = self._proxy.settings.on_guard_error
-        return cannot_judge(decision, GUARD_ERROR_RULE, evidence, why, kind="unjudged")
-
-    def _note(self, decision: Decision, choice: int) -> None:
-        if decision.decision == "allow":
-            return
-        self.blocked = self.blocked or decision.stops
-        self.flagged = self.flagged or not decision.stops
-        logger.info(
-            "offswitch guard: %s by rule %s in request %s",
-            decision.decision,
-            decision.rule,
-            self.id,
-        )
-        if self._proxy.auditing:
-            entry = {"request_id": self.id, "choice": choice, **decision.model_dump(mode="json")}
-            self._proxy.audit("decision", entry)
-
-    def finish(self, status: int, response: Any) -> None:
-        """Keep the request and its answer, as the client received it, in the audit log."""
-        if not self._proxy.auditing:
-            return
-        self._proxy.audit(
-            "exchange",
-            {
-                "request_id": self.id,
-                "status": status,
-                "verdict": self.verdict,
-                "request": self.request,
-                "response": response,
-                "upstream_ms": round(self.upstream_seconds * 1000, 3),
-                "guard_ms": round(self.guard_seconds * 1000, 3),
-            },
-        )
-
-
-def _fork(session: GuardSession) -> GuardSession:
-    """A copy of a session that judges on without changing the original; the policy and
-    the resolver, which judging does not change, are shared."""
-    shared = {id(session.policy): session.policy, id(session.resolver): session.resolver}
-    return copy.deepcopy(session, shared)
-
-
-def apply_verdict(choice: dict[str, Any], message: dict[str, Any], verdict: Verdict) -> None:
-    """Remove the stopped calls from a message and explain them in its content."""
-    if verdict.tool_calls:
-        message["tool_calls"] = verdict.tool_calls
-    else:
-        message.pop("tool_calls", None)
-    if verdict.function_call is None:
-        message.pop("function_call", None)
-    explanation = "\n".join(verdict.notes)
-    content = message.get("content")
-    has_text = isinstance(content, str) and content
-    message["content"] = f"{content}\n\n{explanation}" if has_text else explanation
-    if not verdict.has_calls:
-        choice["finish_reason"] = "stop"
-
-
-def _choices(completion: dict[str, Any] | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(choice, message) of each choice of a chat completion that has a message."""
-    choices = completion.get("choices") if completion is not None else None
-    return [
-        (choice, choice["message"])
-        for choice in (choices if isinstance(choices, list) else ())
-        if isinstance(choice, dict) and isinstance(choice.get("message"), dict)
-    ]
-
-
 # -- audit -----------------------------------------------------------------------------------------
 
 
@@ -383,17 +203,25 @@ class AuditWriter:
     """Appends audit entries from one background thread, in the order they were written.
 
     An append redacts, hashes and commits to SQLite; done inline it holds up the event
-    loop, and with it every stream the proxy relays. `close` writes what is queued.
+    loop, and with it every stream the proxy relays. Each write gives a future that
+    says whether it succeeded; `failure` says why the latest write failed, None once
+    one succeeds again. `close` writes what is queued.
     """
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         self._log = AuditLog(path)
-        self._queue: queue.SimpleQueue[tuple[str, Mapping[str, Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, Mapping[str, Any], Future[None]] | None] = (
+            queue.SimpleQueue()
+        )
+        self.failure: str | None = None
         self._thread = threading.Thread(target=self._run, name="offswitch-audit", daemon=True)
         self._thread.start()
 
-    def write(self, kind: str, payload: Mapping[str, Any]) -> None:
-        self._queue.put((kind, payload))
+    def write(self, kind: str, payload: Mapping[str, Any]) -> Future[None]:
+        done: Future[None] = Future()
+        self._queue.put((kind, payload, done))
+        return done
 
     def close(self) -> None:
         self._queue.put(None)
@@ -402,13 +230,18 @@ class AuditWriter:
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            kind, payload = item
+            kind, payload, done = item
             try:
                 self._log.write(kind, payload)
-            except Exception:
+            except Exception as error:
+                self.failure = f"{type(error).__name__}: {error}"
                 logger.exception(
                     "offswitch guard: could not write a %s entry to the audit log", kind
                 )
+                done.set_exception(error)
+            else:
+                self.failure = None
+                done.set_result(None)
 
 
 # -- the proxy -------------------------------------------------------------------------------------
@@ -462,8 +295,10 @@ def _returned(upstream: httpx.Response, drop: frozenset[str] = NOT_RETURNED) -> 
     return {name: value for name, value in upstream.headers.items() if name.lower() not in drop}
 
 
-def _is_event_stream(upstream: httpx.Response) -> bool:
-    return upstream.headers.get("content-type", "").startswith("text/event-stream")
+def media_type(upstream: httpx.Response) -> str:
+    """The answer's media type, lower-case, without parameters (`Text/Event-Stream;
+    charset=utf-8` is `text/event-stream`)."""
+    return upstream.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 def _body(upstream: httpx.Response) -> AsyncIterator[bytes]:
@@ -503,7 +338,6 @@ class GuardProxy:
         self.guard = Guard(settings.policy)
         self._clients: list[httpx.AsyncClient] = []
         self._timeout = httpx.Timeout(settings.upstream_timeout)
-        self._chat_url = httpx.URL(settings.upstream + CHAT_PATH)
         self._turn = itertools.count()
         self._audit: AuditWriter | None = None
 
@@ -519,23 +353,58 @@ class GuardProxy:
                 if self._audit is not None:
                     self._audit.close()
 
+    # -- the audit log ---------------------------------------------------------------------------
+
     @property
     def auditing(self) -> bool:
         return self._audit is not None
 
-    def audit(self, kind: str, payload: Mapping[str, Any]) -> None:
-        if self._audit is not None:
-            self._audit.write(kind, payload)
+    def audit(self, kind: str, payload: Mapping[str, Any]) -> Future[None] | None:
+        """Queue an audit entry; the future of its write, None when there is no log."""
+        return self._audit.write(kind, payload) if self._audit is not None else None
+
+    def _audit_state(self) -> dict[str, Any]:
+        if self._audit is None:
+            return {"state": "off"}
+        state = {"state": "failing" if self._audit.failure else "ok", "path": str(self._audit.path)}
+        return {**state, "error": self._audit.failure} if self._audit.failure else state
+
+    async def _audit_down(self) -> str | None:
+        """Why requests cannot be recorded now, when they cannot and that stops them.
+
+        While the latest write failed, each request first writes an entry that says
+        the log was failing; when that works again, the request goes on."""
+        if self._audit is None or self._audit.failure is None:
+            return None
+        resumed = self._audit.write("audit-resumed", {"after": self._audit.failure})
+        try:
+            await asyncio.wrap_future(resumed)
+        except Exception as error:
+            if self.settings.on_audit_error == "allow":
+                logger.warning("offswitch guard: serving unrecorded (%s)", _described(error))
+                return None
+            return _described(error)
+        return None
+
+    def _audit_failed(self, api: Api, problem: str) -> Any:
+        message = (
+            f"offswitch guard: the audit log {self.settings.audit_path} cannot be written "
+            f"({problem}); the proxy answers nothing it cannot record"
+        )
+        logger.error("%s", message)
+        return api.error(503, message, "audit_unavailable")
 
     # -- upstream --------------------------------------------------------------------------------
 
-    async def _send(self, request: Request, path: str, body: bytes) -> httpx.Response:
+    async def _send(
+        self, request: Request, family: Family, path: str, body: bytes
+    ) -> httpx.Response:
         """Forward a request. It is built here rather than by the client, so that the
         upstream sees the agent's headers only: no httpx defaults, and no cookies kept
         from another agent's exchange."""
         assert self._clients, "the proxy's lifespan has not started"
         client = self._clients[next(self._turn) % POOLS]
-        url = self._chat_url if path == CHAT_PATH else httpx.URL(self.settings.upstream + path)
+        url = httpx.URL(str(self.settings.upstream_of(family)) + path)
         if request.url.query:
             url = url.copy_with(query=request.url.query.encode("ascii"))
         outgoing = httpx.Request(
@@ -547,105 +416,198 @@ class GuardProxy:
         )
         return await client.send(outgoing, stream=True)
 
-    def _failure(self, error: httpx.TransportError) -> tuple[int, dict[str, Any]]:
+    def _failure(self, api: Api, upstream: str, error: httpx.TransportError) -> tuple[int, Any]:
         """The status and error body for an upstream that could not be used."""
-        upstream, timeout = self.settings.upstream, self.settings.upstream_timeout
+        timeout = self.settings.upstream_timeout
         lost = "nothing was forwarded to the agent"
         if isinstance(error, httpx.TimeoutException):
             message = f"did not answer within {timeout:g} s; {lost}"
-            return 504, _upstream_error(upstream, message, "upstream_timeout")
+            return 504, api.error(504, _upstream_error(upstream, message), "upstream_timeout")
         if isinstance(error, httpx.ConnectError):
             message = f"could not be reached ({_connect_failure(error)}); {lost}"
-            return 502, _upstream_error(upstream, message, "upstream_unavailable")
+            return 502, api.error(502, _upstream_error(upstream, message), "upstream_unavailable")
         message = f"broke off its answer ({_described(error)}); {lost}"
-        return 502, _upstream_error(upstream, message, "upstream_error")
+        return 502, api.error(502, _upstream_error(upstream, message), "upstream_error")
 
-    def _stream_failure(self, error: httpx.TransportError) -> dict[str, Any]:
-        """The error event's error for an upstream that stops mid-stream."""
-        upstream, timeout = self.settings.upstream, self.settings.upstream_timeout
-        held = "tool calls it had not finished were not forwarded to the agent"
-        if isinstance(error, httpx.TimeoutException):
-            message = f"sent nothing for {timeout:g} s in the middle of the stream; {held}"
-            return _upstream_error(upstream, message, "upstream_timeout")["error"]
-        message = f"broke off the stream ({_described(error)}); {held}"
-        return _upstream_error(upstream, message, "upstream_error")["error"]
+    def _stream_failure(self, api: Api, upstream: str) -> Callable[[httpx.TransportError], Any]:
+        """The error body for an upstream that stops mid-stream."""
+
+        def failure(error: httpx.TransportError) -> Any:
+            timeout = self.settings.upstream_timeout
+            held = "tool calls it had not finished were not forwarded to the agent"
+            if isinstance(error, httpx.TimeoutException):
+                message = f"sent nothing for {timeout:g} s in the middle of the stream; {held}"
+                return api.error(504, _upstream_error(upstream, message), "upstream_timeout")
+            message = f"broke off the stream ({_described(error)}); {held}"
+            return api.error(502, _upstream_error(upstream, message), "upstream_error")
+
+        return failure
 
     # -- handlers --------------------------------------------------------------------------------
 
-    async def health(self, request: Request) -> Response:
-        settings = self.settings
-        return JSONResponse(
-            {"status": "ok", "upstream": settings.upstream, "policy": settings.policy.name}
+    async def dispatch(self, request: Request) -> Response:
+        """Every request: routed on its normalised path, judged, relayed or refused."""
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        where = route(
+            request.method, raw_path.decode("latin-1"), request.headers, request.url.query
         )
+        if where.action == "health":
+            return self._health()
+        if where.action == "root":
+            return Response(status_code=200)
+        if where.action == "refuse":
+            return self._refused_path(request, where)
+        if self.settings.upstream_of(where.family) is None:
+            option = UPSTREAM_OPTIONS[where.family]
+            why = f"no upstream is set for this API (start the proxy with {option} URL)"
+            return self._refused_path(request, where, 503, why)
+        if where.action == "relay":
+            return await self._relay_as_is(request, where)
+        return await self._judge(request, where)
 
-    async def chat(self, request: Request) -> Response:
-        """POST /v1/chat/completions: forward, then judge the calls in the answer."""
+    def _health(self) -> Response:
+        settings, audit = self.settings, self._audit_state()
+        down = audit["state"] == "failing" and settings.on_audit_error == "block"
+        body = {
+            "status": "audit-failing" if down else "ok",
+            "upstream": settings.upstream,
+            "policy": settings.policy.name,
+            "audit": audit,
+        }
+        return JSONResponse(body, status_code=503 if down else 200)
+
+    def _refused_path(
+        self, request: Request, where: Route, status: int = 404, why: str | None = None
+    ) -> Response:
+        """A path that does not reach the upstream: refused in its API's shape, audited."""
+        why = why or (
+            "this path is neither judged by the proxy nor on its list of paths safe to "
+            f"relay ({SAFE_TO_RELAY})"
+        )
+        message = f"offswitch guard refused {request.method} {where.path}: {why}; nothing was sent"
+        logger.warning("%s", message)
+        self.audit(
+            "refusal",
+            {"method": request.method, "path": where.path, "api": where.family, "reason": why},
+        )
+        body = ERROR_SHAPES[where.family].error(status, message, "path_not_allowed")
+        return JSONResponse(body, status_code=status)
+
+    async def _relay_as_is(self, request: Request, where: Route) -> Response:
+        """A path whose answer carries no model output: forwarded, returned as it came."""
+        api = ERROR_SHAPES[where.family]
+        upstream_url = str(self.settings.upstream_of(where.family))
+        try:
+            upstream = await self._send(
+                request, where.family, where.upstream_path, await request.body()
+            )
+        except httpx.TransportError as error:
+            status, body = self._failure(api, upstream_url, error)
+            return JSONResponse(body, status_code=status)
+        headers = _returned(upstream, HOP_BY_HOP | {"content-length"})
+        return RelayResponse(upstream.aiter_raw(), upstream, headers)
+
+    async def _judge(self, request: Request, where: Route) -> Response:
+        """A judged path: forward, then judge the calls in the answer."""
+        api = where.api
+        assert api is not None
         body = await request.body()
         payload = _json_object(body)
         if payload is None:
             message = "offswitch guard: the request body is not a JSON object; nothing was sent"
-            return JSONResponse(error_body(message, "invalid_request_error"), status_code=400)
-        exchange = Exchange(self, payload)
+            return JSONResponse(api.error(400, message, "invalid_request_error"), status_code=400)
+        exchange = Exchange(self, api, payload)
+        if (problem := await self._audit_down()) is not None:
+            return self._answer(exchange, 503, self._audit_failed(api, problem))
+        upstream_url = str(self.settings.upstream_of(where.family))
         try:
-            upstream = await self._send(request, CHAT_PATH, body)
+            upstream = await self._send(request, where.family, where.upstream_path, body)
         except httpx.TransportError as error:
-            return self._failed(exchange, error)
-        if upstream.is_success and _is_event_stream(upstream):
-            return self._relay(exchange, upstream)
+            return self._failed(exchange, upstream_url, error)
+        if upstream.is_success and self._streamed(request, where, payload, upstream):
+            return self._relay(exchange, upstream, upstream_url)
         try:
             content = await upstream.aread()
         except httpx.TransportError as error:
-            return self._failed(exchange, error)
+            return self._failed(exchange, upstream_url, error)
         finally:
             await _close(upstream)
         exchange.upstream_done()
         if not upstream.is_success:
             exchange.finish(upstream.status_code, _readable(content))
             return Response(content, upstream.status_code, _returned(upstream))
-        return self._judged(exchange, upstream, content)
+        return await self._judged(exchange, upstream, upstream_url, content)
 
-    def _failed(self, exchange: Exchange, error: httpx.TransportError) -> Response:
+    @staticmethod
+    def _streamed(
+        request: Request, where: Route, payload: dict[str, Any], upstream: httpx.Response
+    ) -> bool:
+        """Whether to relay the answer as a stream: it says it is one, or one was asked
+        for (a stream flag, or Gemini's `alt=sse`) and it does not say it is JSON."""
+        media = media_type(upstream)
+        if media == EVENT_STREAM:
+            return True
+        if where.streams:
+            asked = request.query_params.get("alt", "").lower() == "sse"
+        else:
+            asked = payload.get("stream") is True
+        return asked and media != JSON_TYPE
+
+    def _failed(self, exchange: Exchange, upstream: str, error: httpx.TransportError) -> Response:
         exchange.upstream_done()
-        status, body = self._failure(error)
-        logger.warning("%s", body["error"]["message"])
-        exchange.finish(status, body)
-        return JSONResponse(body, status_code=status, headers={REQUEST_ID_HEADER: exchange.id})
+        status, body = self._failure(exchange.api, upstream, error)
+        logger.warning("%s", _upstream_error(upstream, _described(error)))
+        return self._answer(exchange, status, body)
 
-    def _judged(self, exchange: Exchange, upstream: httpx.Response, content: bytes) -> Response:
+    def _answer(self, exchange: Exchange, status: int, body: Any) -> Response:
+        """An answer the proxy makes itself, recorded."""
+        exchange.finish(status, body)
+        headers = {GUARD_HEADER: exchange.verdict, REQUEST_ID_HEADER: exchange.id}
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    async def _judged(
+        self, exchange: Exchange, upstream: httpx.Response, upstream_url: str, content: bytes
+    ) -> Response:
         """A complete answer without its stopped calls, or refused as a whole."""
-        completion = _json_object(content)
-        changed = False
-        choices = _choices(completion)
-        exchange.choices = max(exchange.choices, len(choices))
-        for choice, message in choices:
-            tool_calls = message.get("tool_calls") or []
-            function_call = message.get("function_call") or None
-            if not tool_calls and function_call is None:
-                continue
-            calls = tool_calls if isinstance(tool_calls, list) else [tool_calls]
-            verdict = exchange.judge(choice.get("index", 0), calls, function_call)
-            if verdict.error is not None:
-                return self._refused(exchange, verdict.error)
-            if verdict.notes:
-                apply_verdict(choice, message, verdict)
-                changed = True
-        exchange.finish(
-            upstream.status_code, _readable(content) if completion is None else completion
-        )
+        api = exchange.api
+        answer = _json_value(content)
+        if not isinstance(answer, dict | list):
+            what = (
+                f"answered {upstream.status_code} with a body that is not JSON; "
+                "nothing was forwarded to the agent"
+            )
+            message = _upstream_error(upstream_url, what)
+            logger.warning("%s", message)
+            return self._answer(exchange, 502, api.error(502, message, "upstream_error"))
+        try:
+            changed = api.judge(exchange, answer)
+        except Refusal as refusal:
+            return await self._confirmed(exchange, 403, refusal.body)
+        if exchange.unconfirmed and (problem := await self._audit_problem(exchange)):
+            return self._answer(exchange, 503, self._audit_failed(api, problem))
+        exchange.finish(upstream.status_code, answer)
         if changed:
-            content = json.dumps(completion, ensure_ascii=False).encode()
+            content = json.dumps(answer, ensure_ascii=False).encode()
         headers = _returned(upstream)
         headers.update({GUARD_HEADER: exchange.verdict, REQUEST_ID_HEADER: exchange.id})
         return Response(content, upstream.status_code, headers)
 
-    def _refused(self, exchange: Exchange, error: dict[str, Any]) -> Response:
-        body = {"error": error}
-        exchange.finish(403, body)
-        headers = {GUARD_HEADER: exchange.verdict, REQUEST_ID_HEADER: exchange.id}
-        return JSONResponse(body, status_code=403, headers=headers)
+    async def _confirmed(self, exchange: Exchange, status: int, body: Any) -> Response:
+        if exchange.unconfirmed and (problem := await self._audit_problem(exchange)):
+            return self._answer(exchange, 503, self._audit_failed(exchange.api, problem))
+        return self._answer(exchange, status, body)
 
-    def _relay(self, exchange: Exchange, upstream: httpx.Response) -> Response:
-        relay = StreamRelay(exchange.judge, self._stream_failure, recording=self.auditing)
+    async def _audit_problem(self, exchange: Exchange) -> str | None:
+        """Why an audit entry of the exchange could not be written, when that stops it."""
+        problem = await exchange.audit_problem()
+        if problem is not None and self.settings.on_audit_error == "allow":
+            logger.warning("offswitch guard: relaying unrecorded (%s)", problem)
+            return None
+        return problem
+
+    def _relay(self, exchange: Exchange, upstream: httpx.Response, upstream_url: str) -> Response:
+        api = exchange.api
+        relay = api.relay(exchange, self._stream_failure(api, upstream_url))
 
         def finish() -> None:
             exchange.upstream_done()
@@ -653,33 +615,27 @@ class GuardProxy:
                 exchange.finish(upstream.status_code, relay.record())
 
         headers = {**_returned(upstream), REQUEST_ID_HEADER: exchange.id}
-        return RelayResponse(relay.relay(_body(upstream)), upstream, headers, finish)
+        pieces = relay.relay(_body(upstream))
+        if self.auditing:
+            pieces = self._recorded(exchange, pieces)
+        return RelayResponse(pieces, upstream, headers, finish)
 
-    async def passthrough(self, request: Request) -> Response:
-        """Any other /v1 path: forwarded, and its answer returned as it came."""
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        path = raw_path.decode("latin-1").removeprefix("/v1")  # still percent-encoded
-        if request.method == "POST" and path.rstrip("/") == "/responses":
-            message = (
-                "offswitch guard: the Responses API returns tool calls this proxy does not "
-                "judge; use /v1/chat/completions"
-            )
-            return JSONResponse(error_body(message, "not_supported"), status_code=501)
-        try:
-            upstream = await self._send(request, path, await request.body())
-        except httpx.TransportError as error:
-            status, body = self._failure(error)
-            return JSONResponse(body, status_code=status)
-        headers = _returned(upstream, HOP_BY_HOP | {"content-length"})
-        return RelayResponse(upstream.aiter_raw(), upstream, headers)
+    async def _recorded(
+        self, exchange: Exchange, pieces: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
+        """A stream's pieces, each sent once the audit entries of its decisions are
+        written; an error event instead when they cannot be."""
+        async with aclosing(pieces) as relayed:  # type: ignore[type-var]
+            async for piece in relayed:
+                if exchange.unconfirmed and (problem := await self._audit_problem(exchange)):
+                    api = exchange.api
+                    yield api.stream_error(self._audit_failed(api, problem))
+                    return
+                yield piece
 
 
 def create_app(settings: ProxySettings) -> Starlette:
-    """The proxy as an ASGI app; its lifespan opens the upstream client and the audit log."""
+    """The proxy as an ASGI app; its lifespan opens the upstream clients and the audit log."""
     proxy = GuardProxy(settings)
-    routes = [
-        Route("/health", proxy.health, methods=["GET"]),
-        Route("/v1/chat/completions", proxy.chat, methods=["POST"]),
-        Route("/v1/{path:path}", proxy.passthrough, methods=ALL_METHODS),
-    ]
+    routes = [StarletteRoute("/{path:path}", proxy.dispatch, methods=ALL_METHODS)]
     return Starlette(routes=routes, lifespan=proxy.lifespan)

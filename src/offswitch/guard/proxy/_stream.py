@@ -1,4 +1,10 @@
-"""Relaying a streamed chat completion while holding its tool calls back.
+"""Relaying streamed answers while holding their tool calls back.
+
+`StreamRelay` relays a streamed chat completion; `EventRelay` and `HoldingRelay` are
+the machinery the other APIs' streams share (events whose calls arrive in parts are
+held until the call is complete and judged).
+
+For chat completions:
 
 Text reaches the client the moment it arrives. Tool-call fragments are collected
 per choice and call index and held back; when the choice finishes (or the stream
@@ -231,9 +237,10 @@ class StreamRelay:
         if not isinstance(chunk, dict):
             return [raw]
         if chunk.get("error"):
-            # The upstream's own error: pass it on and drop whatever is held back.
+            # The upstream's own error: pass it on, alone (a chunk may carry calls beside
+            # it), and drop whatever is held back.
             self.error = chunk["error"]
-            return [raw]
+            return [raw] if chunk.keys() == {"error"} else [self._end_event()]
         choices = chunk.get("choices")
         if not isinstance(choices, list) or not choices:
             return [raw]
@@ -393,3 +400,182 @@ def _finish_reason(upstream: str | None, verdict: Verdict) -> str:
     if upstream:
         return upstream
     return "tool_calls" if verdict.tool_calls else "function_call"
+
+
+# -- the machinery of the other APIs' streams ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One server-sent event: its `event:` name, its data decoded (None when it has no
+    data or the data is not JSON), and its bytes as received."""
+
+    name: str | None
+    data: Any
+    raw: bytes
+
+
+def read_event(event: bytes) -> Event | None:
+    """An event of a stream that `_split_events` split; None for a blank one."""
+    event = event.strip(b"\n")
+    if not event:
+        return None
+    name: str | None = None
+    data_lines = []
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            data_lines.append(line[5:].removeprefix(b" "))
+        elif line.startswith(b"event:"):
+            name = line[6:].strip().decode("utf-8", errors="replace")
+    data = None
+    if data_lines:
+        try:
+            data = json.loads(b"\n".join(data_lines))
+        except ValueError:
+            data = None
+    return Event(name, data, event + b"\n\n")
+
+
+def named_sse(data: dict[str, Any]) -> bytes:
+    """One server-sent event named by its data's `type`, as Responses and Anthropic
+    streams send them."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return f"event: {data.get('type')}\ndata: {text}\n\n".encode()
+
+
+StreamFailure = Callable[[httpx.TransportError], Any]
+"""The error body, in the API's shape, to end with when the upstream breaks off
+mid-stream."""
+
+
+class EventRelay:
+    """Relays one upstream SSE stream event by event; subclasses say what each event
+    becomes (`event`), what is sent when the stream ends (`end`), and how an error
+    event looks (`error_event`). After an error nothing more is sent."""
+
+    def __init__(self, failure: StreamFailure) -> None:
+        self._failure = failure
+        self.error: Any = None
+        """The error the stream ended with, if it did."""
+
+    @property
+    def ended(self) -> bool:
+        return self.error is not None
+
+    async def relay(self, upstream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """What to send the client, one piece per read from the upstream."""
+        pending = b""
+        try:
+            async for data in upstream:
+                pending, events = _split_events(pending + data)
+                out = self._events(events)
+                if out:
+                    yield out
+                if self.ended:
+                    return
+        except httpx.TransportError as error:
+            yield b"".join(self.refuse(self._failure(error)))
+            return
+        out = self._events([pending])
+        if not self.ended:
+            out += b"".join(self.end())
+        if out:
+            yield out
+
+    def _events(self, events: list[bytes]) -> bytes:
+        out: list[bytes] = []
+        for raw in events:
+            event = read_event(raw)
+            if event is not None:
+                out += self.event(event)
+            if self.ended:
+                break
+        return b"".join(out)
+
+    def refuse(self, error: Any) -> list[bytes]:
+        """End the stream with an error event in the API's shape."""
+        self.error = error
+        return [self.error_event(error)]
+
+    def event(self, event: Event) -> list[bytes]:
+        raise NotImplementedError
+
+    def end(self) -> list[bytes]:
+        return []
+
+    def error_event(self, error: Any) -> bytes:
+        raise NotImplementedError
+
+
+@dataclass
+class _Held:
+    call: int | None
+    """The output index of the call the event belongs to; None for other events."""
+    data: Any
+    raw: bytes
+    last: bool
+    """Whether the event completes its call (where an explanation takes its place)."""
+
+
+class HoldingRelay(EventRelay):
+    """An event relay for APIs that stream a call in parts, keyed by its output index.
+
+    While any call is incomplete, every event is held, in order. When the last one
+    is complete and judged, the held events go out: those of calls that may run as
+    they came (through `reissue`), those of stopped calls replaced, at the event that
+    completed them, by `explanation`.
+    """
+
+    def __init__(self, failure: StreamFailure) -> None:
+        super().__init__(failure)
+        self._incomplete: set[int] = set()
+        self._held: list[_Held] = []
+        self.allowed: dict[int, bool] = {}
+        """Judged calls by output index: whether they may run."""
+        self.notes: dict[int, str] = {}
+        """The explanation of each stopped call, by output index."""
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._incomplete)
+
+    def start(self, call: int) -> None:
+        self._incomplete.add(call)
+
+    def hold(self, call: int | None, data: Any, raw: bytes, last: bool = False) -> None:
+        self._held.append(_Held(call, data, raw, last))
+
+    def judged(self, call: int, allowed: bool, note: str | None) -> None:
+        self._incomplete.discard(call)
+        self.allowed[call] = allowed
+        if note is not None:
+            self.notes[call] = note
+
+    def pass_on(self, call: int | None, data: Any, raw: bytes) -> list[bytes]:
+        """An event to send now, or to hold while a call is incomplete."""
+        if self.holding:
+            self.hold(call, data, raw)
+            return []
+        if call is not None and not self.allowed.get(call, True):
+            return []  # a late event of a stopped call
+        return [self.reissue(data, raw)]
+
+    def release(self) -> list[bytes]:
+        """The held events, once no call is incomplete; else nothing yet."""
+        if self.holding:
+            return []
+        out: list[bytes] = []
+        held, self._held = self._held, []
+        for item in held:
+            if item.call is None or self.allowed.get(item.call, True):
+                out.append(self.reissue(item.data, item.raw))
+            elif item.last:
+                out += self.explanation(item.call, self.notes.get(item.call, ""))
+        return out
+
+    def reissue(self, data: Any, raw: bytes) -> bytes:
+        """An event to send as it came (subclasses may rewrite it)."""
+        return raw
+
+    def explanation(self, call: int, note: str) -> list[bytes]:
+        raise NotImplementedError
