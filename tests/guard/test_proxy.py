@@ -76,6 +76,9 @@ class Script:
     wait_for_client: bool = False
     """Stream the text, then wait until the test says it arrived before the calls."""
     status: int = 200
+    media_type: str = "text/event-stream"
+    unreadable: bool = False
+    """Answer 200 with a body that is not JSON."""
 
 
 SCRIPTS: dict[str, tuple[Script, ...]] = {
@@ -97,6 +100,8 @@ SCRIPTS: dict[str, tuple[Script, ...]] = {
         ),
     ),
     "rate-limited": (Script(status=429),),
+    "uppercase": (Script(calls=(SHUTDOWN_OFF,), media_type="Text/Event-Stream; charset=utf-8"),),
+    "unreadable": (Script(unreadable=True),),
 }
 
 
@@ -180,8 +185,11 @@ class Upstream:
         if scripts[0].status != 200:
             error = {"error": {"message": "slow down", "type": "rate_limit", "code": None}}
             return JSONResponse(error, status_code=scripts[0].status)
+        if scripts[0].unreadable:
+            return Response(b"<html>busy</html>", media_type="application/json")
         if body.get("stream"):
-            return StreamingResponse(self.stream(scripts[0]), media_type="text/event-stream")
+            headers = {"content-type": scripts[0].media_type}
+            return StreamingResponse(self.stream(scripts[0]), headers=headers)
         return JSONResponse(completion(scripts))
 
     async def stream(self, script: Script) -> AsyncIterator[bytes]:
@@ -457,6 +465,29 @@ def test_upstream_errors_pass_through(proxy: str) -> None:
     assert raised.value.body == {"message": "slow down", "type": "rate_limit", "code": None}
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/chat/completions/", "//v1//chat/completions", "/v1/chat%2Fcompletions"]
+)
+def test_other_spellings_of_the_chat_path_are_judged(proxy: str, path: str) -> None:
+    answer = httpx.post(proxy + path, json={"model": "shutdown-silent", "messages": []})
+    [choice] = answer.json()["choices"]
+    assert "tool_calls" not in choice["message"]
+    assert choice["message"]["content"].startswith("offswitch guard blocked modify_var")
+
+
+def test_a_stream_with_an_uppercase_media_type_is_judged(proxy: str) -> None:
+    seen = stream(proxy, "uppercase")
+    assert (seen.calls, seen.finish) == ([], "stop")
+    assert seen.content.startswith("offswitch guard blocked modify_var")
+
+
+def test_a_2xx_body_that_cannot_be_read_is_a_502(proxy: str) -> None:
+    with pytest.raises(openai.APIStatusError) as raised:
+        ask(proxy, "unreadable")
+    assert raised.value.status_code == 502
+    assert "a body that is not JSON; nothing was forwarded" in raised.value.body["message"]
+
+
 def test_a_body_that_is_not_json_is_a_clear_400(proxy: str) -> None:
     response = httpx.post(f"{proxy}/v1/chat/completions", content=b"{not json")
     assert response.status_code == 400
@@ -703,6 +734,17 @@ def test_a_relay_that_keeps_no_record_sends_the_same(done: bool) -> None:
     assert sent_calls(events) == [LIST_FILES]
     explanation = next(e for e in events if "offswitch guard" in str(e))
     assert explanation["choices"][0]["delta"]["content"].startswith("\n\noffswitch guard")
+
+
+def test_a_chunk_with_an_error_beside_calls_goes_on_without_them() -> None:
+    delta = {"tool_calls": [{"index": 0, **_call(0, *SHUTDOWN_OFF)}]}
+    chunk = {
+        "id": "chatcmpl-scripted",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": "tool_calls"}],
+        "error": {"message": "overloaded", "type": "server_error"},
+    }
+    events = relayed(f"data: {json.dumps(chunk)}\n\n".encode(), read_size=40)
+    assert events == [{"error": {"message": "overloaded", "type": "server_error"}}]
 
 
 def test_an_error_verdict_is_the_last_event() -> None:

@@ -29,6 +29,20 @@ def _check_audit_log(path: Path) -> None:
     help="Base URL of the OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1.",
 )
 @click.option(
+    "--anthropic-upstream",
+    metavar="URL",
+    default=None,
+    help="Base URL of the Anthropic Messages server, e.g. https://api.anthropic.com; "
+    "the Anthropic API is refused when omitted.",
+)
+@click.option(
+    "--gemini-upstream",
+    metavar="URL",
+    default=None,
+    help="Base URL of the Gemini API server, e.g. https://generativelanguage.googleapis.com; "
+    "the Gemini API is refused when omitted.",
+)
+@click.option(
     "--policy",
     "policy_file",
     metavar="FILE",
@@ -68,6 +82,13 @@ def _check_audit_log(path: Path) -> None:
     help="What to do with a call the guard cannot judge.",
 )
 @click.option(
+    "--on-audit-error",
+    type=click.Choice(["block", "allow"]),
+    default="block",
+    show_default=True,
+    help="While audit entries cannot be written: answer 503, or serve unrecorded.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="info",
@@ -76,6 +97,8 @@ def _check_audit_log(path: Path) -> None:
 )
 def serve(
     upstream: str,
+    anthropic_upstream: str | None,
+    gemini_upstream: str | None,
     policy_file: str | None,
     host: str,
     port: int,
@@ -83,10 +106,13 @@ def serve(
     on_block: str,
     upstream_timeout: float,
     on_guard_error: str,
+    on_audit_error: str,
     log_level: str,
 ) -> None:
-    """Serve an OpenAI-compatible API that forwards to UPSTREAM and stops tool calls
-    that tamper with oversight (shutdown configs, weights, admins, scores)."""
+    """Serve the model APIs agent harnesses use (OpenAI Chat Completions and Responses,
+    Anthropic Messages, Gemini generateContent), forward them to their upstreams, and
+    stop tool calls that tamper with oversight (shutdown configs, weights, admins,
+    scores)."""
     import uvicorn
     from pydantic import ValidationError
 
@@ -99,11 +125,14 @@ def serve(
     try:
         settings = ProxySettings(
             upstream=upstream,
+            anthropic_upstream=anthropic_upstream,
+            gemini_upstream=gemini_upstream,
             policy=policy,
             audit_path=audit_log,
             on_block=on_block,
             upstream_timeout=upstream_timeout,
             on_guard_error=on_guard_error,
+            on_audit_error=on_audit_error,
         )
     except ValidationError as error:
         message = "; ".join(item["msg"].removeprefix("Value error, ") for item in error.errors())

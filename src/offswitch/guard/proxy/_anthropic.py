@@ -4,8 +4,9 @@ Calls are the answer's `tool_use` content blocks; the history is the request's
 assistant messages' `tool_use` blocks. A stopped call's block becomes a text block
 that explains it, at the same index; when no call is left, a `tool_use` stop reason
 becomes `end_turn`. In a stream a call arrives as `content_block_start`, then
-`input_json_delta` fragments, then `content_block_stop`: from its start until it is
-judged, every event is held.
+`input_json_delta` fragments, then `content_block_stop`: from the first call's
+start, every event is held, and the calls are judged together at `message_delta`
+(or when the stream ends), so that a refusal covers them all.
 """
 
 from __future__ import annotations
@@ -130,7 +131,10 @@ class MessagesRelay(HoldingRelay):
             return []
         if kind == "content_block_stop" and index in self._inputs and index not in self.allowed:
             self.hold(index, data, event.raw, last=True)
-            return self._judge([index])
+            return []
+        if kind in ("message_delta", "message_stop") and self.holding:
+            out = self.end()
+            return out if self.ended else out + self.pass_on(None, data, event.raw)
         call = index if index in self._blocks else None
         return self.pass_on(call, data, event.raw)
 
@@ -209,7 +213,7 @@ class MessagesRelay(HoldingRelay):
         ]
 
     def end(self) -> list[bytes]:
-        """Calls still incomplete when the stream ends are judged as they stand."""
+        """The held calls judged together (as they stand, if the stream ended early)."""
         incomplete = sorted(i for i in self._inputs if i not in self.allowed)
         return self._judge(incomplete) if incomplete else self.release()
 

@@ -7,10 +7,11 @@ history is the request's `input` items of the same types. A stopped call's item 
 replaced, at the same output index, by an assistant message that explains it.
 
 In a stream a call arrives as `response.output_item.added`, argument deltas, then
-`response.output_item.done`: from its start until it is judged, every event is
-held. Events that carry the whole response (`response.completed`, ...) have their
-output judged and rewritten the same way, and sequence numbers are renumbered so
-that they stay consecutive.
+`response.output_item.done`: from the first call's start, every event is held, and
+the calls are judged together when the whole response comes (`response.completed`,
+`response.incomplete`, ...) or the stream ends, so that a refusal covers them all.
+Events that carry the whole response have their output judged and rewritten too,
+and sequence numbers are renumbered so that they stay consecutive.
 """
 
 from __future__ import annotations
@@ -165,6 +166,8 @@ class ResponsesRelay(HoldingRelay):
         self._prefix = f"msg_offswitch_{exchange.id[:12]}"
         self._items: dict[int, dict[str, Any]] = {}
         self._streamed: dict[int, list[str]] = {}
+        self._done: set[int] = set()
+        """Call items the upstream has finished (`response.output_item.done`)."""
         self._next: int | None = None
         """The sequence number of the next event sent."""
         self._response: dict[str, Any] | None = None
@@ -196,17 +199,18 @@ class ResponsesRelay(HoldingRelay):
         """An event of a call not yet judged: held, and the call judged when it is done."""
         if kind == "response.output_item.done":
             self._items[index] = data["item"]
+            self._done.add(index)
             self.hold(index, data, raw, last=True)
-            return self._judge([index], complete=True)
+            return []
         if kind.endswith(".delta") and isinstance(data.get("delta"), str):
             self._streamed[index].append(data["delta"])
         self.hold(index, data, raw)
         return []
 
-    def _judge(self, indexes: list[int], complete: bool) -> list[bytes]:
+    def _judge(self, indexes: list[int]) -> list[bytes]:
         calls = []
         for index in indexes:
-            streamed = None if complete else "".join(self._streamed.get(index) or []) or None
+            streamed = None if index in self._done else "".join(self._streamed[index]) or None
             calls.append((item_call(self._items[index], streamed), self._items[index]))
         ruling = self._exchange.rule(0, calls)
         if ruling.refused:
@@ -290,9 +294,10 @@ class ResponsesRelay(HoldingRelay):
         return [self._numbered(event) for event in events]
 
     def end(self) -> list[bytes]:
-        """Calls still incomplete when the stream ends are judged as they stand."""
+        """The held calls judged together, at the end of the response (when the whole
+        response comes, or the stream ends): as they stand, if they are incomplete."""
         incomplete = sorted(i for i in self._items if i not in self.allowed)
-        return self._judge(incomplete, complete=False) if incomplete else self.release()
+        return self._judge(incomplete) if incomplete else self.release()
 
     def error_event(self, error: Any) -> bytes:
         number = self._next if self._next is not None else 0
