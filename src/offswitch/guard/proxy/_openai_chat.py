@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from offswitch.guard.calls import assistant_calls, chat_call
 from offswitch.guard.engine import Decision
 from offswitch.guard.proxy._api import Api, Refusal, ToolCall
@@ -136,5 +138,8 @@ class ChatCompletions(Api):
         return changed
 
     def relay(self, exchange: Exchange, failure: StreamFailure) -> StreamRelay:
-        inner = lambda error: failure(error)["error"]  # noqa: E731 - the relay words the event
+
+        def inner(error: httpx.TransportError) -> Any:
+            return failure(error)["error"]  # the relay words the event itself
+
         return StreamRelay(chat_judge(exchange), inner, recording=exchange.recording)
