@@ -12,14 +12,23 @@ from click.testing import CliRunner
 
 from offswitch.cli.guard_audit import audit
 from offswitch.guard.audit import (
+    KEY_VARIABLE,
     REDACTED,
     ZERO_HASH,
     AuditError,
     AuditLog,
+    AuditWriteError,
+    Head,
+    canonical_json,
     entries,
     redact,
     verify,
 )
+
+
+@pytest.fixture(autouse=True)
+def no_key_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
 
 
 @pytest.fixture
@@ -440,6 +449,9 @@ def test_cli_verify_prints_json(path: Path) -> None:
         "last_hash": verify(path).last_hash,
         "row": 5,
         "problem": "entry 5 is missing: entry 6 follows entry 4",
+        "keyed": False,
+        "expected": 0,
+        "unchecked": None,
     }
 
 
@@ -482,3 +494,472 @@ def test_cli_show_prints_entries_as_json_lines(path: Path) -> None:
         json.loads(line)["seq"] for line in invoke("show", path, "--last", "2").stdout.splitlines()
     ]
     assert newest == [4, 5]
+
+
+# --- the keyed head -----------------------------------------------------------------------------
+
+KEY = b"k3y-for-the-audit-head-0123456789"
+
+
+def cut_tail(path: Path, keep: int) -> None:
+    """Delete the entries after `keep` and rewrite the head to match, as an attacker would
+    who has the file but not the key (the head's MAC is left as it was)."""
+    tamper(
+        path,
+        f"DELETE FROM entries WHERE seq > {keep}",
+        "UPDATE head SET entries = (SELECT COUNT(*) FROM entries),"
+        " last_hash = (SELECT hash FROM entries ORDER BY seq DESC LIMIT 1)",
+    )
+
+
+def write_keyed_log(path: Path, count: int, key: bytes = KEY) -> None:
+    with AuditLog(path, key=key) as log:
+        for n in range(1, count + 1):
+            log.append("decision", {"n": n, "decision": "allow", "tool": "bash"})
+
+
+def test_without_a_key_a_cut_tail_with_a_rewritten_head_passes_and_verify_says_so(
+    path: Path,
+) -> None:
+    write_log(path, 42)
+    cut_tail(path, 40)
+    result = verify(path)
+    assert result.ok and result.entries == 40 and not result.keyed
+    assert result.unchecked is not None
+    assert result.unchecked.startswith(
+        "the head is not keyed: cutting off the newest entries and rewriting the head cannot "
+        "be detected without the key"
+    )
+
+
+def test_a_keyed_head_verifies_and_leaves_nothing_unchecked(path: Path) -> None:
+    write_keyed_log(path, 5)
+    result = verify(path, key=KEY)
+    assert result.ok and result.keyed and result.entries == 5 and result.unchecked is None
+    unkeyed = verify(path)
+    assert unkeyed.ok and not unkeyed.keyed
+    assert unkeyed.unchecked is not None
+    assert unkeyed.unchecked.startswith("the head is keyed but no key was given")
+
+
+def test_a_keyed_head_detects_a_cut_tail_with_a_rewritten_head(path: Path) -> None:
+    write_keyed_log(path, 42)
+    cut_tail(path, 40)
+    result = verify(path, key=KEY)
+    assert not result.ok and result.entries == 40
+    assert result.problem is not None
+    assert result.problem.startswith("the head's MAC does not match the key")
+    with pytest.raises(AuditError, match="MAC does not match the key"):
+        AuditLog(path, key=KEY)
+
+
+def test_a_keyed_head_detects_an_emptied_log(path: Path) -> None:
+    write_keyed_log(path, 3)
+    tamper(path, "DELETE FROM entries", "UPDATE head SET entries = 0, last_hash = NULL")
+    result = verify(path, key=KEY)
+    assert not result.ok and result.problem is not None and "MAC does not match" in result.problem
+
+
+def test_a_removed_mac_is_detected_with_the_key(path: Path) -> None:
+    write_keyed_log(path, 42)
+    cut_tail(path, 40)
+    tamper(path, "UPDATE head SET mac = NULL")
+    result = verify(path, key=KEY)
+    assert not result.ok
+    assert result.problem is not None and result.problem.startswith("the head has no MAC")
+    with pytest.raises(AuditError, match="has no MAC"):
+        AuditLog(path, key=KEY)
+
+
+def test_the_key_comes_from_the_environment(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, KEY.decode() + "\n")
+    write_log(path, 3)
+    assert verify(path).keyed and verify(path, key=KEY).keyed
+    assert not verify(path, key=b"another-key-of-enough-bytes").ok
+
+
+def test_a_wrong_key_fails(path: Path) -> None:
+    write_keyed_log(path, 3)
+    other = b"another-key-of-enough-bytes"
+    assert not verify(path, key=other).ok
+    with pytest.raises(AuditError, match="MAC does not match"):
+        AuditLog(path, key=other)
+
+
+def test_a_keyed_log_is_extended_only_with_its_key(path: Path) -> None:
+    write_keyed_log(path, 3)
+    with pytest.raises(AuditError, match=f"its head is keyed: set {KEY_VARIABLE}"):
+        AuditLog(path)
+    write_log(path.with_name("unkeyed.db"), 3)
+    with pytest.raises(AuditError, match="written without a key"):
+        AuditLog(path.with_name("unkeyed.db"), key=KEY)
+
+
+def test_a_head_rewritten_while_the_log_is_open_stops_appends(path: Path) -> None:
+    with AuditLog(path, key=KEY) as log:
+        for n in range(5):
+            log.append("decision", {"n": n})
+        cut_tail(path, 3)
+        with pytest.raises(AuditWriteError, match="MAC does not match"):
+            log.append("decision", {"n": 5})
+        assert not log.healthy
+    assert verify(path).entries == 3
+
+
+@pytest.mark.parametrize("key", [b"", b"short-key"])
+def test_a_short_key_is_refused(path: Path, key: bytes) -> None:
+    with pytest.raises(AuditError, match="an audit key needs at least 16"):
+        AuditLog(path, key=key)
+
+
+# --- saved heads --------------------------------------------------------------------------------
+
+
+def test_a_saved_head_catches_a_cut_tail_with_a_rewritten_head(path: Path) -> None:
+    write_log(path, 40)
+    saved = verify(path).head
+    write_log(path, 2)  # the log goes on: 42 entries
+    grown = verify(path, expect=[saved])
+    assert grown.ok and grown.expected == 1 and grown.entries == 42
+    assert grown.unchecked is not None and "entries after entry 40 (the newest" in grown.unchecked
+    assert verify(path, expect=[verify(path).head]).unchecked is None
+
+    cut_tail(path, 39)
+    result = verify(path, expect=[saved])
+    assert not result.ok and result.row == 40
+    assert result.problem == (
+        "the log ends at entry 39 but a saved head records entry 40: its newest entries were "
+        "cut off"
+    )
+
+
+def test_a_saved_head_catches_a_rewritten_log(path: Path) -> None:
+    write_log(path, 10)
+    saved = verify(path).head
+    path.unlink()
+    write_log(path, 12)  # a new log, consistent in itself
+    result = verify(path, expect=[saved])
+    assert not result.ok and result.row == 10
+    assert result.problem is not None and result.problem.endswith(": the log was rewritten")
+
+
+def test_a_head_reads_back_from_its_text() -> None:
+    head = Head(entries=7, last_hash="ab" * 32)
+    assert str(head) == f"7:{'ab' * 32}"
+    assert Head.parse(f" 7:{'AB' * 32}\n") == head
+    assert Head.parse(str(Head(entries=0, last_hash=None))) == Head(entries=0, last_hash=None)
+    for text in ("7", "x:" + "ab" * 32, "7:abc"):
+        with pytest.raises(ValueError, match="is not a head"):
+            Head.parse(text)
+
+
+# --- schema objects offswitch does not create ---------------------------------------------------
+
+DROP_DECISIONS = (
+    "CREATE TRIGGER drop_decisions BEFORE INSERT ON entries WHEN NEW.kind = 'decision'"
+    " BEGIN SELECT RAISE(IGNORE); END"
+)
+KEEP_HEAD = (
+    "CREATE TRIGGER keep_head BEFORE UPDATE ON head WHEN NOT EXISTS"
+    " (SELECT 1 FROM entries WHERE hash = NEW.last_hash) BEGIN SELECT RAISE(IGNORE); END"
+)
+
+
+def test_a_planted_trigger_fails_verify_and_stops_appends(path: Path) -> None:
+    write_log(path, 5)
+    tamper(path, DROP_DECISIONS, KEEP_HEAD)
+    result = verify(path)
+    assert not result.ok and result.entries == 5
+    assert result.problem == (
+        "the file holds schema objects offswitch does not create: trigger drop_decisions on "
+        "entries, trigger keep_head on head"
+    )
+    with pytest.raises(AuditError, match="trigger drop_decisions on entries"):
+        AuditLog(path)
+
+
+def test_a_trigger_planted_while_the_log_is_open_stops_appends(path: Path) -> None:
+    with AuditLog(path) as log:
+        log.append("decision", {"n": 1})
+        tamper(path, DROP_DECISIONS, KEEP_HEAD)
+        for kind in ("decision", "exchange"):
+            with pytest.raises(AuditWriteError, match="trigger drop_decisions on entries"):
+                log.write(kind, {"n": 2})
+        assert not log.healthy
+        tamper(path, "DROP TRIGGER drop_decisions", "DROP TRIGGER keep_head")
+        log.append("decision", {"n": 3})
+        assert log.healthy
+    assert [entry.payload["n"] for entry in entries(path)] == [1, 3]
+    assert verify(path).ok
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("CREATE VIEW recent AS SELECT * FROM entries", "view recent"),
+        ("CREATE TABLE notes (text TEXT)", "table notes"),
+        ("CREATE INDEX by_kind ON entries (kind)", "index by_kind on entries"),
+    ],
+)
+def test_other_schema_objects_fail_verify(path: Path, statement: str, named: str) -> None:
+    write_log(path, 3)
+    tamper(path, statement)
+    result = verify(path)
+    assert not result.ok
+    assert result.problem == f"the file holds schema objects offswitch does not create: {named}"
+    with pytest.raises(AuditError, match=named):
+        AuditLog(path)
+
+
+def test_a_redefined_table_fails_verify(path: Path) -> None:
+    write_log(path, 3)
+    tamper(path, "ALTER TABLE entries ADD COLUMN note TEXT")
+    result = verify(path)
+    assert not result.ok and result.problem == "the entries table was redefined"
+
+
+def test_sqlite_statistics_are_allowed(path: Path) -> None:
+    write_log(path, 3)
+    tamper(path, "ANALYZE")
+    assert verify(path).ok
+    write_log(path, 1)
+    assert verify(path).entries == 4
+
+
+# --- failed writes ------------------------------------------------------------------------------
+
+
+def fill_up(log: AuditLog, pages: int | None = None) -> None:
+    """Make the log's file full, as a full disk would (SQLite then fails with SQLITE_FULL)."""
+    connection = log._connection
+    assert connection is not None
+    if pages is None:
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_a_write_to_a_full_disk_raises_and_leaves_the_log_unhealthy(path: Path) -> None:
+    with AuditLog(path) as log:
+        log.append("decision", {"n": 1})
+        assert log.healthy and log.state().problem is None
+        fill_up(log)
+        big = {"n": 2, "text": "x" * 100_000}
+        with pytest.raises(AuditWriteError, match="database or disk is full"):
+            log.write("exchange", big)
+        state = log.state()
+        assert not log.healthy and not state.healthy
+        assert state.problem is not None and "database or disk is full" in state.problem
+        assert state.entries == 1
+
+        fill_up(log, pages=1_000_000)
+        entry = log.append("decision", {"n": 3})
+        assert log.healthy and log.state().entries == entry.seq == 2
+    assert [entry.payload["n"] for entry in entries(path)] == [1, 3]
+    assert verify(path).ok
+
+
+def test_a_closed_log_is_unhealthy(path: Path) -> None:
+    log = AuditLog(path, key=KEY)
+    state = log.state()
+    assert state.healthy and state.keyed and state.entries == 0 and state.last_hash is None
+    log.close()
+    assert not log.healthy
+    assert log.state().problem == f"audit log {path} is closed"
+    with pytest.raises(AuditWriteError, match="closed"):
+        log.write("decision", {})
+
+
+# --- conversations stored once ------------------------------------------------------------------
+
+SYSTEM = {"role": "system", "content": "You are a coding agent. Keep the shutdown config."}
+TOOLS = [
+    {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+    for name in ("bash", "read_file", "write_file")
+]
+
+
+def session(turns: int) -> list[dict]:
+    """The exchanges of a session whose history grows by a user and an assistant message
+    each turn, as a harness sends it."""
+    history: list[dict] = [SYSTEM]
+    exchanges = []
+    for turn in range(turns):
+        history.append({"role": "user", "content": f"step {turn}: list the files in dir{turn}"})
+        answer = {"role": "assistant", "content": f"done {turn}: " + "file " * 20}
+        exchanges.append(
+            {
+                "request_id": f"r{turn}",
+                "request": {"model": "m", "messages": list(history), "tools": TOOLS},
+                "response": {"choices": [{"index": 0, "message": answer}]},
+            }
+        )
+        history.append(answer)
+    return exchanges
+
+
+def stored(path: Path, query: str) -> int:
+    connection = sqlite3.connect(path)
+    (value,) = connection.execute(query).fetchone()
+    connection.close()
+    return value
+
+
+def test_a_long_session_costs_storage_in_proportion_to_what_is_new(path: Path) -> None:
+    exchanges = session(200)
+    with AuditLog(path) as log:
+        for exchange in exchanges:
+            log.write("exchange", exchange)
+
+    messages = exchanges[-1]["request"]["messages"]
+    assert len(messages) == 1 + 200 + 199  # system, users, answers but the last
+    distinct = {canonical_json(item) for item in [*messages, *TOOLS]}
+    assert stored(path, "SELECT COUNT(*) FROM blobs") == len(distinct)
+    assert stored(path, "SELECT SUM(LENGTH(content)) FROM blobs") == sum(map(len, distinct))
+    assert stored(path, "SELECT COUNT(*) FROM links") == len(messages) + len(TOOLS)
+    longest = stored(path, "SELECT MAX(LENGTH(payload) + LENGTH(lists)) FROM entries")
+    shortest = stored(path, "SELECT MIN(LENGTH(payload) + LENGTH(lists)) FROM entries")
+    assert longest - shortest < 10  # only the turn number grows
+    assert verify(path).ok
+
+
+def test_show_reconstructs_every_request(path: Path) -> None:
+    exchanges = session(30)
+    exchanges[5]["request"]["messages"].append({"role": "user", "content": "an edited branch"})
+    exchanges[7]["request"]["messages"] = exchanges[7]["request"]["messages"][3:]  # a window
+    exchanges[9]["request"]["batch"] = [{"messages": ["a", {"/~odd key": 1}]}]
+    with AuditLog(path) as log:
+        written = [log.append("exchange", exchange) for exchange in exchanges]
+
+    shown = [json.loads(line) for line in invoke("show", path).stdout.splitlines()]
+    assert [canonical_json(entry["payload"]) for entry in shown] == [
+        canonical_json(exchange) for exchange in exchanges
+    ]
+    assert [entry.payload for entry in written] == [entry["payload"] for entry in shown]
+    assert verify(path).ok
+
+
+def test_an_empty_list_is_kept_in_the_entry(path: Path) -> None:
+    with AuditLog(path) as log:
+        log.append("exchange", {"request": {"messages": [], "model": "m"}})
+    assert next(entries(path)).payload == {"request": {"messages": [], "model": "m"}}
+    assert stored(path, "SELECT COUNT(*) FROM blobs") == 0
+
+
+def test_secrets_in_a_conversation_never_reach_the_file(path: Path) -> None:
+    history = [
+        {"role": "user", "content": f"deploy with api_key={API_KEY} and {MESSAGE_KEY}"},
+        {"role": "assistant", "content": "ok", "headers": {"Authorization": BEARER_KEY}},
+    ]
+    with AuditLog(path) as log:
+        log.write("exchange", {"request": {"messages": history}})
+    content = b"".join(
+        file.read_bytes() for file in path.parent.iterdir() if file.name.startswith(path.name)
+    )
+    for secret in (BEARER_KEY, API_KEY, MESSAGE_KEY):
+        assert secret.encode() not in content
+    [entry] = entries(path)
+    assert entry.payload["request"]["messages"][0]["content"] == (
+        f"deploy with api_key={REDACTED} and {REDACTED}"
+    )
+
+
+def test_an_edited_message_is_named_by_its_entry(path: Path) -> None:
+    with AuditLog(path) as log:
+        for exchange in session(10):
+            log.write("exchange", exchange)
+    tamper(
+        path,
+        'UPDATE blobs SET content = \'{"content":"step 4: nothing","role":"user"}\''
+        " WHERE content LIKE '%step 4:%'",
+    )
+    result = verify(path)
+    assert not result.ok and result.row == 5
+    assert result.problem == (
+        "entry 5 was changed: an item of its /request/messages does not match its hash"
+    )
+
+
+@pytest.mark.parametrize("table", ["blobs", "links"])
+def test_a_removed_message_is_named_by_its_entry(path: Path, table: str) -> None:
+    with AuditLog(path) as log:
+        for exchange in session(10):
+            log.write("exchange", exchange)
+    blob = "(SELECT hash FROM blobs WHERE content LIKE '%step 4:%')"
+    where = f"hash = {blob}" if table == "blobs" else f"blob = {blob}"
+    tamper(path, f"DELETE FROM {table} WHERE {where}")
+    result = verify(path)
+    assert not result.ok and result.row == 5
+    assert result.problem == "entry 5 was changed: an item of its /request/messages is missing"
+    with pytest.raises(AuditError, match=r"entry 5 of audit log .* cannot be read"):
+        list(entries(path))
+
+
+# --- the command line: keys and heads -----------------------------------------------------------
+
+
+def key_file(tmp_path: Path, key: bytes = KEY) -> Path:
+    file = tmp_path / "audit.key"
+    file.write_bytes(key + b"\n")
+    return file
+
+
+def test_cli_verify_notes_what_it_cannot_see_without_a_key(path: Path) -> None:
+    write_log(path, 3)
+    result = invoke("verify", path)
+    assert result.exit_code == 0 and result.stdout.startswith("ok: 3 entries, chain intact (")
+    assert result.stderr == f"note: {verify(path).unchecked}\n"
+    assert "cannot be detected without the key (--audit-key or OFFSWITCH_AUDIT_KEY)" in (
+        result.stderr
+    )
+
+
+def test_cli_verify_checks_the_key_from_a_file(path: Path, tmp_path: Path) -> None:
+    write_keyed_log(path, 42)
+    intact = invoke("verify", path, "--audit-key", key_file(tmp_path))
+    assert intact.exit_code == 0 and intact.stderr == ""
+    assert intact.stdout.startswith("ok: 42 entries, chain intact, head key checked (last hash")
+
+    cut_tail(path, 40)
+    result = invoke("verify", path, "--audit-key", key_file(tmp_path))
+    assert result.exit_code == 1
+    assert result.stdout.startswith("TAMPERED: the head's MAC does not match the key")
+
+
+def test_cli_refuses_a_key_it_cannot_use(path: Path, tmp_path: Path) -> None:
+    write_log(path, 3)
+    result = invoke("verify", path, "--audit-key", key_file(tmp_path, b"short"))
+    assert result.exit_code == 2 and "an audit key needs at least 16" in result.stderr
+    missing = invoke("verify", path, "--audit-key", tmp_path / "nowhere.key")
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+
+
+def test_cli_head_prints_a_head_that_verify_expects(path: Path) -> None:
+    write_log(path, 40)
+    printed = invoke("head", path)
+    assert printed.exit_code == 0 and printed.stdout == f"40:{verify(path).last_hash}\n"
+    saved = printed.stdout.strip()
+    write_log(path, 2)
+
+    found = invoke("verify", path, "--expect", saved)
+    assert found.exit_code == 0
+    assert found.stdout.startswith("ok: 42 entries, chain intact, 1 saved head found (")
+    assert "entries after entry 40 (the newest saved head)" in found.stderr
+
+    cut_tail(path, 39)
+    result = invoke("verify", path, "--expect", saved)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("TAMPERED at entry 40: the log ends at entry 39")
+
+
+def test_cli_head_refuses_a_tampered_log(path: Path) -> None:
+    write_log(path, 5)
+    tamper(path, DROP_DECISIONS)
+    result = invoke("head", path)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("TAMPERED: the file holds schema objects")
+
+
+def test_cli_verify_refuses_a_malformed_head(path: Path) -> None:
+    write_log(path, 3)
+    result = invoke("verify", path, "--expect", "three")
+    assert result.exit_code == 2 and "is not a head" in result.stderr
