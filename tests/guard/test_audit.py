@@ -963,3 +963,25 @@ def test_cli_verify_refuses_a_malformed_head(path: Path) -> None:
     write_log(path, 3)
     result = invoke("verify", path, "--expect", "three")
     assert result.exit_code == 2 and "is not a head" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"messages": ["password", "hunter2"]},  # a secret pair, not a conversation
+        {"token": {"messages": [{"role": "user", "content": "hi"}]}},
+        {"headers": [("authorization", {"messages": ["x"]})]},
+        {"request": {"input": [{"content": f"use {MESSAGE_KEY}"}, ("api_key", "k-1")]}},
+    ],
+)
+def test_stored_lists_are_redacted_as_the_whole_payload_would_be(path: Path, payload: dict) -> None:
+    with AuditLog(path) as log:
+        log.write("exchange", payload)
+        log.write("exchange", payload)  # the second time from what the writer remembers
+    expected = json.loads(canonical_json(redact(payload)))
+    assert [entry.payload for entry in entries(path)] == [expected, expected]
+    content = b"".join(
+        file.read_bytes() for file in path.parent.iterdir() if file.name.startswith(path.name)
+    )
+    for secret in (b"hunter2", MESSAGE_KEY.encode(), b"k-1"):
+        assert secret not in content

@@ -17,41 +17,55 @@ from collections.abc import Iterable
 from typing import Any
 
 from offswitch.guard.audit._format import ZERO_HASH, canonical_json, link_hash, sha256
+from offswitch.guard.audit._redact import Location, redact
 
 CONVERSATION_KEYS = frozenset({"messages", "input", "contents", "tools", "system"})
 """Chat Completions and Anthropic `messages`, Responses `input`, Google `contents`, every
 API's `tools`, Anthropic `system` blocks."""
 
-Moved = tuple[str, list[str]]
-"""A list taken out of a payload: its JSON Pointer and the canonical JSON of its items."""
+Item = tuple[str, str, str | None]
+"""An item ready to store: the hash of its unredacted canonical JSON, the hash of its
+redacted canonical JSON (its blob), and that text unless the blob is known to be stored."""
+Prepared = tuple[str, list[Item]]
+"""A list ready to store: its JSON Pointer and its items."""
+_KNOWN_LIMIT = 200_000
+"""Items whose blobs a writer remembers (about 30 MB); past that it starts over."""
 
 
 # --- writing ----------------------------------------------------------------------------------
 
 
-def _key_text(key: Any) -> str:
-    """A mapping key as JSON writes it (`True` becomes "true", `1` becomes "1")."""
-    return key if isinstance(key, str) else json.dumps(key)
+def _pointer(location: Location) -> str:
+    """A JSON Pointer; keys as JSON writes them (`True` as "true", `1` as "1")."""
+    tokens = (key if isinstance(key, str) else json.dumps(key) for key in location)
+    return "".join("/" + token.replace("~", "~0").replace("/", "~1") for token in tokens)
 
 
-def _pointer_token(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
+def prepare_lists(
+    lifted: list[tuple[Location, list[Any]]], known: dict[str, str]
+) -> list[Prepared]:
+    """Redact and hash the items of lifted lists. Items seen before (`known`: unredacted
+    hash to blob hash) are only hashed: a harness resends the whole conversation every
+    time, and redacting all of it again would cost time in the square of its length."""
+    prepared = []
+    for location, items in lifted:
+        ready = []
+        for item in items:
+            raw = sha256(canonical_json(item))
+            blob, text = known.get(raw), None
+            if blob is None:
+                text = canonical_json(redact(item))
+                blob = sha256(text)
+            ready.append((raw, blob, text))
+        prepared.append((_pointer(location), ready))
+    return prepared
 
 
-def move_lists(payload: Any, pointer: str = "") -> list[Moved]:
-    """Take the conversation lists out of `payload`, which is changed in place."""
-    moved: list[Moved] = []
-    if isinstance(payload, dict):
-        for key in list(payload):
-            value, here = payload[key], f"{pointer}/{_pointer_token(_key_text(key))}"
-            if key in CONVERSATION_KEYS and isinstance(value, list) and value:
-                moved.append((here, [canonical_json(item) for item in payload.pop(key)]))
-            else:
-                moved.extend(move_lists(value, here))
-    elif isinstance(payload, list):
-        for index, item in enumerate(payload):
-            moved.extend(move_lists(item, f"{pointer}/{index}"))
-    return moved
+def remember(known: dict[str, str], prepared: list[Prepared]) -> None:
+    """Note the blobs of lists that were just committed."""
+    if len(known) > _KNOWN_LIMIT:
+        known.clear()
+    known.update((raw, blob) for _, items in prepared for raw, blob, text in items if text)
 
 
 def _link_exists(connection: sqlite3.Connection, link: str) -> bool:
@@ -59,11 +73,10 @@ def _link_exists(connection: sqlite3.Connection, link: str) -> bool:
     return found.fetchone() is not None
 
 
-def _store_list(connection: sqlite3.Connection, items: list[str]) -> str:
+def _store_list(connection: sqlite3.Connection, items: list[Item]) -> str:
     """Store a list's new blobs and links; the hash of its last link."""
-    blobs = [sha256(item) for item in items]
     prevs, links = [ZERO_HASH], []
-    for blob in blobs:
+    for _, blob, _ in items:
         links.append(link_hash(prevs[-1], blob))
         prevs.append(links[-1])
     known = len(links)  # the links of a known list are known, so look from its end
@@ -72,20 +85,20 @@ def _store_list(connection: sqlite3.Connection, items: list[str]) -> str:
     new = range(known, len(links))
     connection.executemany(
         "INSERT OR IGNORE INTO blobs (hash, content) VALUES (?, ?)",
-        [(blobs[n], items[n]) for n in new],
+        [(items[n][1], items[n][2]) for n in new if items[n][2] is not None],
     )
     connection.executemany(
         "INSERT OR IGNORE INTO links (hash, prev, blob) VALUES (?, ?, ?)",
-        [(links[n], prevs[n], blobs[n]) for n in new],
+        [(links[n], prevs[n], items[n][1]) for n in new],
     )
     return links[-1]
 
 
-def store_lists(connection: sqlite3.Connection, moved: list[Moved]) -> str | None:
-    """Store moved lists; the entry's `lists` text (pointer to last link), or None."""
-    if not moved:
+def store_lists(connection: sqlite3.Connection, prepared: list[Prepared]) -> str | None:
+    """Store prepared lists; the entry's `lists` text (pointer to last link), or None."""
+    if not prepared:
         return None
-    return canonical_json({pointer: _store_list(connection, items) for pointer, items in moved})
+    return canonical_json({pointer: _store_list(connection, items) for pointer, items in prepared})
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -31,9 +31,15 @@ from offswitch.guard.audit._format import (
     resolve_key,
     schema_problem,
 )
-from offswitch.guard.audit._lists import Moved, move_lists, store_lists
+from offswitch.guard.audit._lists import (
+    CONVERSATION_KEYS,
+    Prepared,
+    prepare_lists,
+    remember,
+    store_lists,
+)
 from offswitch.guard.audit._read import AuditEntry
-from offswitch.guard.audit._redact import redact
+from offswitch.guard.audit._redact import redact, redact_lifting
 
 
 class AuditState(BaseModel):
@@ -165,6 +171,8 @@ class AuditLog:
         self._key = resolve_key(key)
         self._lock = threading.Lock()
         self._problem: str | None = None
+        self._known: dict[str, str] = {}
+        """Blobs this writer stored, by the hash of the unredacted item (see `prepare_lists`)."""
         connection, self._head = _open_for_appending(self.path, self._key)
         self._connection: sqlite3.Connection | None = connection
         self._schema_version = self._schema_version_of(connection)
@@ -194,10 +202,8 @@ class AuditLog:
         numbers, booleans, None); anything else raises `TypeError`. Raises
         `AuditWriteError` when the entry cannot be stored.
         """
-        redacted = redact(payload)
-        stored_payload = json.loads(canonical_json(redacted))
-        moved = move_lists(redacted)
-        seq, time, prev_hash, digest = self._store(kind, canonical_json(redacted), moved)
+        stored_payload = json.loads(canonical_json(redact(payload)))
+        seq, time, prev_hash, digest = self._store(kind, payload)
         return AuditEntry(
             seq=seq,
             time=time,
@@ -210,22 +216,24 @@ class AuditLog:
     def write(self, kind: str, payload: Mapping[str, Any]) -> None:
         """`append` for a caller that does not need the entry back: nothing is built
         after the commit."""
-        redacted = redact(payload)
-        moved = move_lists(redacted)
-        self._store(kind, canonical_json(redacted), moved)
+        self._store(kind, payload)
 
-    def _store(self, kind: str, payload_text: str, moved: list[Moved]) -> tuple[int, str, str, str]:
+    def _store(self, kind: str, payload: Mapping[str, Any]) -> tuple[int, str, str, str]:
+        rest, lifted = redact_lifting(payload, CONVERSATION_KEYS)
+        payload_text = canonical_json(rest)
+        prepared = prepare_lists(lifted, self._known)
         with self._lock:
             try:
                 if self._connection is None:
                     raise AuditWriteError(f"audit log {self.path} is closed")
-                stored = self._commit(self._connection, kind, payload_text, moved)
+                stored = self._commit(self._connection, kind, payload_text, prepared)
             except sqlite3.Error as error:
                 self._problem = f"cannot append to audit log {self.path}: {error}"
                 raise AuditWriteError(self._problem) from None
             except AuditWriteError as error:
                 self._problem = str(error)
                 raise
+            remember(self._known, prepared)
             self._problem = None
             self._head = Head(entries=stored[0], last_hash=stored[3])
             return stored
@@ -256,7 +264,7 @@ class AuditLog:
         return head[0][0], head[0][1]
 
     def _commit(
-        self, connection: sqlite3.Connection, kind: str, payload_text: str, moved: list[Moved]
+        self, connection: sqlite3.Connection, kind: str, payload_text: str, prepared: list[Prepared]
     ) -> tuple[int, str, str, str]:
         """Store one entry after the head's newest one; read the head inside the transaction
         so that other processes appending to the same file keep one chain."""
@@ -266,7 +274,7 @@ class AuditLog:
             count, last_hash = self._checked_head(connection)
             seq, prev_hash = count + 1, last_hash or ZERO_HASH
             time = datetime.now(UTC).isoformat(timespec="microseconds")
-            lists = store_lists(connection, moved)
+            lists = store_lists(connection, prepared)
             digest = entry_hash(seq, time, kind, payload_text, prev_hash, lists)
             connection.execute(
                 f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",

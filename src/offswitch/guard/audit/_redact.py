@@ -84,6 +84,10 @@ def _is_secret_key(key: Any) -> bool:
     return isinstance(key, str) and _normalized(key) in _SECRET_KEYS
 
 
+def _is_secret_pair(value: list[Any] | tuple[Any, ...]) -> bool:
+    return len(value) == 2 and _is_secret_key(value[0])
+
+
 def redact(value: Any) -> Any:
     """A copy of `value` with secrets replaced by "[redacted]".
 
@@ -99,7 +103,45 @@ def redact(value: Any) -> Any:
             key: REDACTED if _is_secret_key(key) else redact(item) for key, item in value.items()
         }
     if isinstance(value, list | tuple):
-        if len(value) == 2 and _is_secret_key(value[0]):
+        if _is_secret_pair(value):
             return [value[0], REDACTED]
         return [redact(item) for item in value]
     return value
+
+
+Location = tuple[Any, ...]
+"""Where a value lies in a payload: mapping keys and list indexes, outermost first."""
+
+
+def redact_lifting(
+    value: Any, keys: frozenset[str], path: Location = ()
+) -> tuple[Any, list[tuple[Location, list[Any]]]]:
+    """`redact(value)` less the non-empty lists under `keys` (at any depth), which are
+    lifted out unredacted, each with its path. Redacting each of their items on its own
+    gives what `redact` would have: a list that is a secret pair is never lifted, nor
+    anything under a secret key."""
+    lifted: list[tuple[Location, list[Any]]] = []
+    if isinstance(value, Mapping):
+        kept = {}
+        for key, item in value.items():
+            if _is_secret_key(key):
+                kept[key] = REDACTED
+            elif (
+                key in keys
+                and isinstance(item, list | tuple)
+                and item
+                and not _is_secret_pair(item)
+            ):
+                lifted.append(((*path, key), list(item)))
+            else:
+                kept[key], inner = redact_lifting(item, keys, (*path, key))
+                lifted.extend(inner)
+        return kept, lifted
+    if isinstance(value, list | tuple) and not _is_secret_pair(value):
+        items = []
+        for index, item in enumerate(value):
+            redacted, inner = redact_lifting(item, keys, (*path, index))
+            items.append(redacted)
+            lifted.extend(inner)
+        return items, lifted
+    return redact(value), lifted
