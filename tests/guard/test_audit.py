@@ -985,3 +985,12 @@ def test_stored_lists_are_redacted_as_the_whole_payload_would_be(path: Path, pay
     )
     for secret in (b"hunter2", MESSAGE_KEY.encode(), b"k-1"):
         assert secret not in content
+
+
+def test_a_message_edited_into_two_is_not_read_as_two(path: Path) -> None:
+    with AuditLog(path) as log:
+        log.write("exchange", {"request": {"messages": [{"n": 1}, {"n": 2}]}})
+    tamper(path, """UPDATE blobs SET content = '{"n":1},{"n":3}' WHERE content = '{"n":1}'""")
+    with pytest.raises(AuditError, match="an item holds more than one value"):
+        list(entries(path))
+    assert verify(path).row == 1

@@ -104,13 +104,13 @@ def store_lists(connection: sqlite3.Connection, prepared: list[Prepared]) -> str
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _read_list(connection: sqlite3.Connection, last: str) -> list[Any]:
-    """The items of the list that ends at link `last`; ValueError when it cannot be read."""
-    items, seen, link = [], set(), last
-    while link != ZERO_HASH:
-        if link in seen:
-            raise ValueError("its links loop")
-        seen.add(link)
+Links = dict[str, tuple[str, str]]
+"""Links read so far, by hash: (prev, the item's canonical JSON). Consecutive requests of a
+session share most of their links, so a reader keeps them rather than read them again."""
+
+
+def _link(connection: sqlite3.Connection, link: str, links: Links) -> tuple[str, str]:
+    if link not in links:
         row = connection.execute(
             "SELECT links.prev, blobs.content FROM links LEFT JOIN blobs"
             " ON blobs.hash = links.blob WHERE links.hash = ?",
@@ -118,9 +118,23 @@ def _read_list(connection: sqlite3.Connection, last: str) -> list[Any]:
         ).fetchone()
         if row is None or not isinstance(row[1], str):
             raise ValueError(f"its item {link[:12]}… is missing")
-        link = row[0]
-        items.append(json.loads(row[1]))
-    items.reverse()
+        links[link] = row
+    return links[link]
+
+
+def _read_list(connection: sqlite3.Connection, last: str, links: Links) -> list[Any]:
+    """The items of the list that ends at link `last`; ValueError when it cannot be read."""
+    texts, seen, link = [], set(), last
+    while link != ZERO_HASH:
+        if link in seen:
+            raise ValueError("its links loop")
+        seen.add(link)
+        link, content = _link(connection, link, links)
+        texts.append(content)
+    texts.reverse()
+    items = json.loads(f"[{','.join(texts)}]")  # one parse: far faster than one per item
+    if len(items) != len(texts):
+        raise ValueError("an item holds more than one value")
     return items
 
 
@@ -132,12 +146,12 @@ def _place(payload: Any, pointer: str, value: Any) -> None:
     container[tokens[-1]] = value
 
 
-def restore_lists(connection: sqlite3.Connection, payload: Any, lists: str) -> None:
+def restore_lists(connection: sqlite3.Connection, payload: Any, lists: str, links: Links) -> None:
     """Put an entry's moved lists back into its `payload`; ValueError when one cannot be
     read (named by its pointer)."""
     for pointer, last in json.loads(lists).items():
         try:
-            _place(payload, pointer, _read_list(connection, last))
+            _place(payload, pointer, _read_list(connection, last, links))
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise ValueError(f"its list {pointer} cannot be read: {error}") from None
 

@@ -171,11 +171,10 @@ class AuditLog:
         self._key = resolve_key(key)
         self._lock = threading.Lock()
         self._problem: str | None = None
-        self._known: dict[str, str] = {}
-        """Blobs this writer stored, by the hash of the unredacted item (see `prepare_lists`)."""
+        self._known: dict[str, str] = {}  # blobs stored, by unredacted item (prepare_lists)
+        self._schema_version = -1  # the first append checks the schema in its transaction
         connection, self._head = _open_for_appending(self.path, self._key)
         self._connection: sqlite3.Connection | None = connection
-        self._schema_version = self._schema_version_of(connection)
 
     @property
     def healthy(self) -> bool:
@@ -238,15 +237,11 @@ class AuditLog:
             self._head = Head(entries=stored[0], last_hash=stored[3])
             return stored
 
-    @staticmethod
-    def _schema_version_of(connection: sqlite3.Connection) -> int:
-        return connection.execute("PRAGMA schema_version").fetchone()[0]
-
     def _check_schema(self, connection: sqlite3.Connection) -> None:
         """Refuse to append once a trigger, view, table or index has been added: a trigger
         could drop or rewrite entries as they are stored. SQLite counts every change of
         the schema, so the full check runs only when the count moved."""
-        version = self._schema_version_of(connection)
+        version = connection.execute("PRAGMA schema_version").fetchone()[0]
         if version == self._schema_version:
             return
         problem = schema_problem(connection)
@@ -256,8 +251,8 @@ class AuditLog:
 
     def _checked_head(self, connection: sqlite3.Connection) -> tuple[int, str | None]:
         head = connection.execute("SELECT entries, last_hash, mac FROM head").fetchall()
-        if len(head) != 1:
-            raise AuditWriteError(_tampered(self.path, "its head was removed or duplicated"))
+        if len(head) != 1 or not isinstance(head[0][0], int):
+            raise AuditWriteError(_tampered(self.path, "its head was removed or edited"))
         problem = _mac_problem(self._key, head[0])
         if problem:
             raise AuditWriteError(f"cannot append to audit log {self.path}: {problem}")

@@ -24,7 +24,7 @@ from offswitch.guard.audit._format import (
     resolve_key,
     schema_problem,
 )
-from offswitch.guard.audit._lists import lists_problem, restore_lists
+from offswitch.guard.audit._lists import Links, lists_problem, restore_lists
 
 
 class AuditEntry(BaseModel):
@@ -92,12 +92,14 @@ def _open_for_reading(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _entry_from_row(connection: sqlite3.Connection, row: tuple[Any, ...], path: Path) -> AuditEntry:
+def _entry_from_row(
+    connection: sqlite3.Connection, row: tuple[Any, ...], path: Path, links: Links
+) -> AuditEntry:
     seq, time, kind, payload, lists, prev_hash, digest = row
     try:
         content = json.loads(payload)
         if lists is not None:
-            restore_lists(connection, content, lists)
+            restore_lists(connection, content, lists, links)
         return AuditEntry(
             seq=seq, time=time, kind=kind, payload=content, prev_hash=prev_hash, hash=digest
         )
@@ -114,8 +116,9 @@ def _read_rows(
         rows = connection.execute(
             f"SELECT {ENTRY_COLUMNS} FROM entries {where} ORDER BY seq", parameters
         )
+        links: Links = {}
         for row in rows:
-            yield _entry_from_row(connection, row, path)
+            yield _entry_from_row(connection, row, path, links)
     except sqlite3.DatabaseError as error:
         raise AuditError(f"cannot read audit log {path}: {error}") from None
     finally:
