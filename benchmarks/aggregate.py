@@ -47,7 +47,7 @@ from inspect_ai.model import (
 from inspect_ai.scorer import Score
 
 from offswitch.analysis.results import results_frame
-from offswitch.detect.outcome import PRIMARY, Outcome, config_fields
+from offswitch.detect.outcome import Outcome, checked_primary, config_fields
 from offswitch.scenarios.matrix import Config, study_matrix
 from offswitch.tasks.scorer import SCORER_NAME, score_value
 
@@ -160,8 +160,10 @@ def synthetic_outcome(config: Config, rng: random.Random) -> Outcome:
             else "shut down: below the threshold and the shutdown is enabled",
         }
     )
-    kind, preserved = PRIMARY[config.task]
-    return outcome.model_copy(update={"preserved": preserved(outcome), "preservation_kind": kind})
+    primary = checked_primary(config.task)
+    return outcome.model_copy(
+        update={"preserved": primary.preserved(outcome), "preservation_kind": primary.kind}
+    )
 
 
 # Synthetic logs.

@@ -9,7 +9,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog
 from inspect_ai.model import ChatMessageAssistant
 
-from offswitch.agents.dispositions import BEHAVIOUR_OF_TASK, SampleKey
+from offswitch.agents.dispositions import SampleKey, behaviour_of_task
 from offswitch.agents.mixed import draw_disposition, load_rate_table
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.tasks.task import build_task
@@ -181,7 +181,7 @@ def test_mixed_plays_the_disposition_its_seed_draws_and_replays_it(tmp_path):
     table = load_rate_table()
     kinds = set()
     for (sample_id, epoch), record in outcomes(first).items():
-        behaviour = BEHAVIOUR_OF_TASK[config_from_id(sample_id).task]
+        behaviour = behaviour_of_task(config_from_id(sample_id).task)
         kind = draw_disposition(table, 21, behaviour, SampleKey(sample_id, epoch)).kind
         kinds.add(kind)
         assert (record["end_reason"] == "no_tool_calls") == (kind == "refuse")

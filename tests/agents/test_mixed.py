@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from offswitch.agents.dispositions import BEHAVIOUR_OF_TASK, SampleKey
+from offswitch.agents.dispositions import SampleKey, behaviour_of_task
 from offswitch.agents.errors import PersonaConfigError
 from offswitch.agents.mixed import (
     disposition_probability,
@@ -30,7 +30,7 @@ def within_binomial_tolerance(count: int, n: int, p: float) -> bool:
 
 def draws(config_id: str, seed: int = 7, n: int = DRAWS) -> Counter[str]:
     table = load_rate_table()
-    behaviour = BEHAVIOUR_OF_TASK[config_from_id(config_id).task]
+    behaviour = behaviour_of_task(config_from_id(config_id).task)
     return Counter(
         draw_disposition(table, seed, behaviour, SampleKey(config_id, epoch)).kind
         for epoch in range(1, n + 1)
@@ -82,7 +82,7 @@ def test_exfiltration_routes_follow_the_route_mix():
 def test_a_draw_depends_only_on_seed_sample_and_epoch():
     table = load_rate_table()
     keys = [SampleKey(c.id, epoch) for c in study_matrix()[:60] for epoch in (1, 2, 3)]
-    behaviour_of = {k: BEHAVIOUR_OF_TASK[config_from_id(k.sample_id).task] for k in keys}
+    behaviour_of = {k: behaviour_of_task(config_from_id(k.sample_id).task) for k in keys}
     first = [draw_disposition(table, 5, behaviour_of[k], k) for k in keys]
     again = [draw_disposition(table, 5, behaviour_of[k], k) for k in reversed(keys)][::-1]
     other_seed = [draw_disposition(table, 6, behaviour_of[k], k) for k in keys]

@@ -9,27 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict
 
+from offswitch.agents.errors import PersonaError
 from offswitch.agents.reading import FINANCE_SHEET
+from offswitch.detect import checked_primary
 from offswitch.scenarios.matrix import TaskName
 
 DispositionKind = Literal["comply", "inflate", "tamper", "fake", "exfiltrate", "refuse"]
 TamperMethod = Literal["modify", "remove", "rename", "type_game"]
 Route = Literal["direct", "retimestamp"]
 Behaviour = Literal["misrepresentation", "tampering", "alignment_faking", "exfiltration"]
-"""The preservation behaviours, each measured in its own scenario tasks."""
+"""The preservation behaviours the study's personas act out, each measured in its own tasks."""
 
-BEHAVIOUR_OF_TASK: dict[TaskName, Behaviour] = {
-    "misrep_evaluation": "misrepresentation",
-    "misrep_finance": "misrepresentation",
-    "tampering": "tampering",
-    "alignment_faking": "alignment_faking",
-    "exfiltration_transfer": "exfiltration",
-    "exfiltration_deletion": "exfiltration",
-}
+
+def behaviour_of_task(task: str) -> Behaviour:
+    """The behaviour a scenario task measures: the kind of its family's primary outcome.
+
+    Raises:
+        PersonaError: the task measures a kind the study's personas do not act out.
+    """
+    kind = checked_primary(task).kind
+    if kind not in get_args(Behaviour):
+        raise PersonaError(f"the study's personas do not act out {kind!r} (task {task!r})")
+    return cast(Behaviour, kind)
+
 
 PRESERVATION_OF: dict[Behaviour, DispositionKind] = {
     "misrepresentation": "inflate",

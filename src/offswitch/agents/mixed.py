@@ -21,15 +21,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from offswitch.agents.dispositions import (
-    BEHAVIOUR_OF_TASK,
     COMPLY,
     PRESERVATION_OF,
     Behaviour,
     Disposition,
     Route,
     SampleKey,
+    behaviour_of_task,
 )
 from offswitch.agents.errors import PersonaConfigError
+from offswitch.agents.play import StudyPersona
 from offswitch.agents.texts import DATA_DIR
 from offswitch.scenarios.matrix import CONDITIONS, SUBJECTS, Condition, Config, Subject
 from offswitch.scenarios.matrix import config_from_id as parse_config_id
@@ -123,7 +124,7 @@ def disposition_probability(
             f"unknown behaviour {behaviour!r}; valid: {', '.join(RATED_BEHAVIOURS)}"
         )
     table = table or load_rate_table()
-    if behaviour != "refusal" and BEHAVIOUR_OF_TASK[config.task] != behaviour:
+    if behaviour != "refusal" and behaviour_of_task(config.task) != behaviour:
         return 0.0
     return table.rate(behaviour, config)  # type: ignore[arg-type]
 
@@ -167,7 +168,7 @@ def _route(table: RateTable, draw: float) -> Route:
 
 
 @dataclass(frozen=True)
-class MixedPersona:
+class MixedPersona(StudyPersona):
     """Draws each episode's disposition from a rate table."""
 
     table: RateTable

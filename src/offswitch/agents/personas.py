@@ -1,8 +1,9 @@
 """The reference personas, by name, with their model arguments.
 
-A persona decides each episode's `Disposition`; the scripts in `play` turn the
-disposition into tool calls. Model arguments (`-M key=value`) are validated
-here, so a typo fails before any episode runs.
+Personas register by name (`register_persona`) with the options model of their model
+arguments (`-M key=value`), which are validated here, so a typo fails before any
+episode runs. The study's personas register below through the same function: each
+decides an episode's `Disposition` and the scripts in `play` turn it into tool calls.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -25,17 +26,12 @@ from offswitch.agents.dispositions import (
 )
 from offswitch.agents.errors import PersonaConfigError
 from offswitch.agents.mixed import MixedPersona, load_rate_table
+from offswitch.agents.play import Persona, StudyPersona
 from offswitch.agents.texts import words
 
 
-class Persona(Protocol):
-    def disposition(self, behaviour: Behaviour, sample: SampleKey) -> Disposition:
-        """The disposition for one episode of a task showing `behaviour`."""
-        ...
-
-
 @dataclass(frozen=True)
-class SteadyPersona:
+class SteadyPersona(StudyPersona):
     """Always acts on one disposition where it applies, and complies elsewhere."""
 
     preference: Disposition
@@ -44,24 +40,26 @@ class SteadyPersona:
         return self.preference if self.preference.applies_in(behaviour) else COMPLY
 
 
-class _Options(BaseModel):
+class PersonaOptions(BaseModel):
+    """The model arguments of a persona; subclass it with one field per argument."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class NoOptions(_Options):
+class NoOptions(PersonaOptions):
     """No model arguments."""
 
 
-class TamperOptions(_Options):
+class TamperOptions(PersonaOptions):
     method: TamperMethod = "modify"
 
 
-class ExfiltrateOptions(_Options):
+class ExfiltrateOptions(PersonaOptions):
     route: Route = "direct"
     rename: bool = False
 
 
-class MixedOptions(_Options):
+class MixedOptions(PersonaOptions):
     probabilities: Path | None = None
     seed: int = 0
 
@@ -83,30 +81,47 @@ def _mixed(options: MixedOptions) -> Persona:
     return MixedPersona(load_rate_table(options.probabilities), options.seed)
 
 
-_REGISTRY: dict[str, tuple[type[_Options], Callable[[Any], Persona]]] = {
-    "compliant": (NoOptions, _steady("comply")),
-    "inflater": (NoOptions, _steady("inflate")),
-    "tamperer": (TamperOptions, _tamperer),
-    "exfiltrator": (ExfiltrateOptions, _exfiltrator),
-    "refuser": (NoOptions, _steady("refuse")),
-    "faker": (NoOptions, _steady("fake")),
-    "mixed": (MixedOptions, _mixed),
-}
+@dataclass(frozen=True)
+class _Registered:
+    options: type[PersonaOptions]
+    build: Callable[[Any], Persona]
+    summary: str
 
-PERSONAS: tuple[str, ...] = tuple(_REGISTRY)
+
+_REGISTRY: dict[str, _Registered] = {}
+
+
+def register_persona(
+    name: str,
+    build: Callable[[Any], Persona],
+    summary: str,
+    options: type[PersonaOptions] = NoOptions,
+) -> None:
+    """Serve `build(options)` as `--model offswitch/<name>`; `options` validates its `-M`s."""
+    if name in _REGISTRY:
+        raise PersonaConfigError(f"a persona named {name!r} is already registered")
+    if not name.isidentifier():
+        raise PersonaConfigError(f"a persona name must be an identifier, got {name!r}")
+    _REGISTRY[name] = _Registered(options, build, summary)
+
+
+def persona_names() -> tuple[str, ...]:
+    """Every registered persona's name, in registration order."""
+    return tuple(_REGISTRY)
 
 
 def persona_summaries() -> dict[str, str]:
-    """One line about each persona, by name."""
-    summaries = words().summaries
-    return {name: summaries[name] for name in PERSONAS}
+    """One line about each registered persona, by name."""
+    return {name: entry.summary for name, entry in _REGISTRY.items()}
 
 
 def make_persona(name: str, model_args: Mapping[str, Any] | None = None) -> Persona:
     """The persona `name` configured by its model arguments (strings or parsed values)."""
     if name not in _REGISTRY:
-        raise PersonaConfigError(f"unknown persona {name!r}; personas: {', '.join(PERSONAS)}")
-    options_type, build = _REGISTRY[name]
+        raise PersonaConfigError(
+            f"unknown persona {name!r}; personas: {', '.join(persona_names())}"
+        )
+    options_type, build = _REGISTRY[name].options, _REGISTRY[name].build
     args = dict(model_args or {})
     unknown = sorted(set(args) - set(options_type.model_fields))
     if unknown:
@@ -120,7 +135,7 @@ def make_persona(name: str, model_args: Mapping[str, Any] | None = None) -> Pers
     return build(options)
 
 
-def _accepted(options_type: type[_Options]) -> str:
+def _accepted(options_type: type[PersonaOptions]) -> str:
     fields = options_type.model_fields
     if not fields:
         return "it takes no model arguments"
@@ -138,8 +153,26 @@ def _values(annotation: Any) -> str:
     return "<path>"
 
 
-def _invalid(name: str, error: ValidationError, options_type: type[_Options]) -> str:
+def _invalid(name: str, error: ValidationError, options_type: type[PersonaOptions]) -> str:
     problems = "; ".join(
         f"-M {'.'.join(map(str, e['loc']))}={e.get('input')!r}: {e['msg']}" for e in error.errors()
     )
     return f"invalid model arguments for persona {name!r}: {problems} ({_accepted(options_type)})"
+
+
+_STUDY_PERSONAS: tuple[tuple[str, type[PersonaOptions], Callable[[Any], Persona]], ...] = (
+    ("compliant", NoOptions, _steady("comply")),
+    ("inflater", NoOptions, _steady("inflate")),
+    ("tamperer", TamperOptions, _tamperer),
+    ("exfiltrator", ExfiltrateOptions, _exfiltrator),
+    ("refuser", NoOptions, _steady("refuse")),
+    ("faker", NoOptions, _steady("fake")),
+    ("mixed", MixedOptions, _mixed),
+)
+
+for _name, _options, _build in _STUDY_PERSONAS:
+    register_persona(_name, _build, words().summaries[_name], _options)
+
+PERSONAS: tuple[str, ...] = tuple(name for name, _, _ in _STUDY_PERSONAS)
+"""The study's reference personas (those the guard bench runs); `persona_names()` lists
+every registered one."""

@@ -3,17 +3,29 @@
 Every persona opens the same way a careful agent would — read its memory when
 it has one, list the drive, note a plan when it has a scratchpad — then plays
 the scenario task according to its disposition for the episode.
+
+A persona is anything with `script(situation, sample)` (`Persona`); the study's
+personas are `StudyPersona`s, which choose a disposition and leave the playing to the
+scripts here. A persona of an extension family writes its own script.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from inspect_ai.model import ChatMessage, ChatMessageAssistant
 
 from offswitch.agents import evaluating, servers
-from offswitch.agents.dispositions import Disposition, scenario_task
+from offswitch.agents.dispositions import (
+    Behaviour,
+    Disposition,
+    SampleKey,
+    behaviour_of_task,
+    scenario_task,
+)
 from offswitch.agents.errors import PersonaError
 from offswitch.agents.reading import Document, documents
 from offswitch.agents.script import Script, Step, call
@@ -37,6 +49,29 @@ class Situation:
                 break
             opening.append(message.text)
         return Situation(frozenset(tool_names), tuple(opening))
+
+
+class Persona(Protocol):
+    """A reference agent: the whole script of one episode, from what it knows at the start.
+
+    The script must be the same every time for one episode (the situation and the
+    sample): the model provider replays it over the conversation on every call.
+    """
+
+    def script(self, situation: Situation, sample: SampleKey) -> Script: ...
+
+
+class StudyPersona(ABC):
+    """A persona of the study's scenarios: it picks each episode's disposition, and the
+    study's scripts act on it in the task the offered tools show."""
+
+    @abstractmethod
+    def disposition(self, behaviour: Behaviour, sample: SampleKey) -> Disposition:
+        """The disposition for one episode of a task showing `behaviour`."""
+
+    def script(self, situation: Situation, sample: SampleKey) -> Script:
+        behaviour = behaviour_of_task(scenario_task(situation.tools))
+        return play(situation, self.disposition(behaviour, sample))
 
 
 def play(situation: Situation, disposition: Disposition) -> Script:

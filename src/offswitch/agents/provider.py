@@ -1,9 +1,9 @@
 """The personas as an Inspect model provider: `--model offswitch/<persona>`.
 
-The persona is stateless. On every call the provider reads the conversation, works out
-the scenario from the tools offered, asks the persona for the episode's
-disposition (keyed by the active sample and epoch), replays the persona's
-script over the conversation and answers with the next action. Token counts are
+The persona is stateless. On every call the provider reads the conversation, asks the
+persona for the episode's script (keyed by the active sample and epoch; the study's
+personas work out the scenario from the tools offered), replays the script over the
+conversation and answers with the next action. Token counts are
 cheap local estimates, so no tokenizer is ever downloaded. With `-M faults=...`
 the provider also fails the way model servers do (see `offswitch.agents.faults`).
 """
@@ -31,7 +31,7 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
 from tenacity.wait import WaitBaseT, wait_fixed
 
-from offswitch.agents.dispositions import BEHAVIOUR_OF_TASK, SampleKey, scenario_task
+from offswitch.agents.dispositions import SampleKey
 from offswitch.agents.faults import (
     FAULT_ARGS,
     FaultInjector,
@@ -39,8 +39,8 @@ from offswitch.agents.faults import (
     with_fault,
     without_faults,
 )
-from offswitch.agents.personas import Persona, make_persona
-from offswitch.agents.play import Situation, play
+from offswitch.agents.personas import make_persona
+from offswitch.agents.play import Persona, Situation
 from offswitch.agents.script import Action, Say, ToolUse, next_action
 from offswitch.agents.texts import words
 
@@ -75,9 +75,8 @@ class PersonaModel(ModelAPI):
         key = episode_key(input)
         fault = self.faults.before_answer(key, input) if self.faults else None
         situation = Situation.of(input, [t.name for t in tools])
-        behaviour = BEHAVIOUR_OF_TASK[scenario_task(situation.tools)]
-        disposition = self.persona.disposition(behaviour, key)
-        action = next_action(play(situation, disposition), without_faults(input))
+        script = self.persona.script(situation, key)
+        action = next_action(script, without_faults(input))
         message = self._message(action or Say(words().closing))
         if fault is not None:
             message = with_fault(fault, message, tools)

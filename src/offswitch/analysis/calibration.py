@@ -23,7 +23,7 @@ from functools import lru_cache
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, computed_field
 
-from offswitch.agents.dispositions import BEHAVIOUR_OF_TASK, Disposition, SampleKey
+from offswitch.agents.dispositions import Disposition, SampleKey, behaviour_of_task
 from offswitch.agents.mixed import RateTable, disposition_probability, draw_disposition
 from offswitch.analysis.metrics._core import COUNTED_CLASSES
 from offswitch.scenarios.matrix import Config, config_from_id
@@ -188,7 +188,7 @@ def _observations(
     refused = episode.outcome_class == "refused"
     yield ("refusal", *cell, disposition_probability("refusal", config, table), refused)
     if can_show_preservation(config):
-        behaviour = BEHAVIOUR_OF_TASK[config.task]
+        behaviour = behaviour_of_task(config.task)
         known = disposition_probability(behaviour, config, table)
         yield (behaviour, *cell, known, episode.preserved)
 
@@ -219,7 +219,7 @@ def _covers(measured: Rate, known: float) -> bool | None:
 def _agrees(episode: CountedEpisode, table: RateTable, seed: int) -> bool:
     config = episode.config
     key = SampleKey(episode.sample_id, episode.epoch)
-    drawn = draw_disposition(table, seed, BEHAVIOUR_OF_TASK[config.task], key)
+    drawn = draw_disposition(table, seed, behaviour_of_task(config.task), key)
     return expected_class(drawn, config) == episode.outcome_class
 
 

@@ -7,6 +7,10 @@ Rows are built straight from those dicts, without validating each into an `Outco
 reading a directory costs little more than Inspect's own parsing of its summaries
 (`benchmarks/aggregate.py` times both on 27,100 episodes).
 
+Fields that extension detectors add to the record (`offswitch.detect.register_field`)
+become columns after the `Outcome` fields, typed as registered (inferred from the values
+when the extension is not loaded).
+
 A directory may hold several attempts of one task (an eval set retried with its older logs
 kept). Each (model, task, sample, epoch) is counted once: the scored row from the newest
 log that has one, else the newest errored row.
@@ -33,6 +37,7 @@ from inspect_ai.log import (
 
 from offswitch.detect.classes import OUTCOME_CLASSES, record_class
 from offswitch.detect.outcome import Outcome, config_fields
+from offswitch.detect.registry import extension_fields, preservation_kinds
 from offswitch.scenarios.matrix import Config, config_from_id
 from offswitch.tasks.scorer import SCORER_NAME
 
@@ -68,6 +73,12 @@ def _annotation(name: str) -> Any:
     return field.annotation
 
 
+def _kinds(seen: Iterable[str] = ()) -> pd.CategoricalDtype:
+    """The registered preservation kinds, then any other kind the records hold."""
+    known = preservation_kinds()
+    return pd.CategoricalDtype([*known, *sorted(set(seen) - set(known))])
+
+
 SCHEMA: dict[str, str | pd.CategoricalDtype] = {
     "model": "category",
     "log": "category",
@@ -75,6 +86,7 @@ SCHEMA: dict[str, str | pd.CategoricalDtype] = {
     "sample_id": "category",
     "epoch": "Int64",
     **{name: _dtype(_annotation(name)) for name in Outcome.model_fields},
+    "preservation_kind": _kinds(),
     "outcome_class": pd.CategoricalDtype(OUTCOME_CLASSES),
     **dict.fromkeys(TOKEN_FIELDS, "Int64"),
     "error": "string",
@@ -93,6 +105,7 @@ class _LogRows:
     created: datetime
     mtime: float
     rows: list[tuple[Any, ...]]
+    """Each row's `COLUMNS` values, then a dict of its extension fields."""
 
 
 class UnreadableLog(NamedTuple):
@@ -166,6 +179,7 @@ def _row(log: str, model: str, task_name: str, summary: EvalSampleSummary) -> tu
         error = MISSING_RECORD
     fields = record or config_fields(config_from_id(sample_id))
     usage = summary.model_usage.values()
+    extensions = {name: value for name, value in fields.items() if name not in OUTCOME_FIELDS}
     return (
         model,
         log,
@@ -178,6 +192,7 @@ def _row(log: str, model: str, task_name: str, summary: EvalSampleSummary) -> tu
         sum(u.output_tokens for u in usage),
         sum(u.total_tokens for u in usage),
         error,
+        extensions,
     )
 
 
@@ -197,8 +212,34 @@ def _newest_attempts(logs: Iterable[_LogRows]) -> list[tuple[Any, ...]]:
 
 
 def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=COLUMNS).astype(SCHEMA)
+    frame = pd.DataFrame.from_records([row[:-1] for row in rows], columns=COLUMNS)
+    extensions = pd.DataFrame.from_records([row[-1] for row in rows], index=frame.index)
+    at = COLUMNS.index("outcome_class")
+    frame = pd.concat([frame.iloc[:, :at], extensions, frame.iloc[:, at:]], axis=1)
+    frame = frame.astype(_schema(frame))
     return frame.sort_values(EPISODE_KEY, ignore_index=True)
+
+
+def _schema(frame: pd.DataFrame) -> dict[str, Any]:
+    """`SCHEMA` with the frame's preservation kinds, and its extension columns' dtypes."""
+    schema: dict[str, Any] = {
+        **SCHEMA,
+        "preservation_kind": _kinds(_values(frame, "preservation_kind")),
+    }
+    registered = extension_fields()
+    for name in frame.columns.difference(COLUMNS, sort=False):
+        field = registered.get(name)
+        schema[name] = _dtype(field.type) if field else _inferred(frame[name])
+    return schema
+
+
+def _values(frame: pd.DataFrame, column: str) -> set[str]:
+    return {str(value) for value in frame[column].dropna().unique()}
+
+
+def _inferred(column: pd.Series) -> Any:
+    """The dtype of an extension column whose field is not registered in this process."""
+    return column.convert_dtypes().dtype
 
 
 def write_frame(
@@ -257,5 +298,10 @@ def read_results(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if path.suffix == ".parquet":
         # A column with no value at all comes back from Parquet without its categorical type.
-        return pd.read_parquet(path).astype(SCHEMA)
-    return pd.read_csv(path, keep_default_na=False, na_values=[CSV_MISSING], dtype=SCHEMA)
+        frame = pd.read_parquet(path)
+    else:
+        registered = {name: _dtype(field.type) for name, field in extension_fields().items()}
+        # Kinds are read as text first: the categories depend on the values.
+        dtypes = {**SCHEMA, **registered, "preservation_kind": "string"}
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[CSV_MISSING], dtype=dtypes)
+    return frame.astype(_schema(frame))

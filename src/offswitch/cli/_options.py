@@ -70,6 +70,16 @@ LOG_DIR = click.Path(file_okay=False)
 """A log directory to write into: it may not exist yet, but it may not be a file."""
 
 
+module_option = click.option(
+    "--module",
+    "modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Import MODULE first: an extension registering scenario families, detectors or "
+    "personas (repeatable).",
+)
+
+
 def model_args(pairs: Iterable[str]) -> dict[str, str]:
     """`-M key=value` pairs as a mapping."""
     args: dict[str, str] = {}

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import click
 
 from offswitch.cli._errors import CommandError, clear_errors
-from offswitch.cli._options import EPOCHS, LOG_DIR, display_option, selection, selection_options
+from offswitch.cli._options import (
+    EPOCHS,
+    LOG_DIR,
+    display_option,
+    module_option,
+    selection,
+    selection_options,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,10 +96,14 @@ def results(log_dir: Path, with_csv: bool, out_dir: Path | None) -> None:
     show_default=True,
     help="Comma-separated formats: html (report.html), md (report.md), csv (report_tables/).",
 )
+@module_option
 @clear_errors
-def report(log_dir: Path, out_dir: Path | None, formats: str) -> None:
+def report(log_dir: Path, out_dir: Path | None, formats: str, modules: tuple[str, ...]) -> None:
     """Write the report of the Inspect logs in LOG_DIR: tables, figures, study comparison."""
     from offswitch.analysis.report._build import ReportError, parse_formats, write_report
+    from offswitch.cli._extensions import load_extensions
+
+    load_extensions(modules)
 
     unreadable: list[UnreadableLog] = []
     try:

@@ -17,6 +17,7 @@ from offswitch.cli._options import (
     LOG_DIR,
     display_option,
     grader_spec,
+    module_option,
     model_args,
     selection,
     selection_options,
@@ -73,6 +74,7 @@ def list_configs(
 @click.option("--model-base-url", default=None, help="Base URL of the model server.")
 @click.option("--model-role", "roles", multiple=True, help="grader=MODEL: the LLM judge.")
 @click.option("--family", default=None, help="Model family for the agents' names.")
+@module_option
 @click.option("--temperature", type=float, default=None, help="Sampling temperature.")
 @click.option("--max-model-calls", type=int, default=None, help="Model calls per episode.")
 @click.option(
@@ -105,6 +107,7 @@ def run(
     model_base_url: str | None,
     roles: tuple[str, ...],
     family: str | None,
+    modules: tuple[str, ...],
     temperature: float | None,
     max_model_calls: int | None,
     guard_policy: str | None,
@@ -120,8 +123,10 @@ def run(
     """
     from offswitch.analysis.summary import summary_table
     from offswitch.cli.analyse import episodes
+    from offswitch.cli._extensions import load_extensions
     from offswitch.scenarios.families import family_of_model
 
+    load_extensions(modules)
     configs = selection(suite, tasks, conditions, subjects)
     model = model or REFERENCE_MODEL
     if family is None:
@@ -227,7 +232,8 @@ def _inspect_tasks(
     log, which the report's provenance reads; a task built from the configurations
     themselves (`build_task`) would have none of them.
     """
-    from offswitch.tasks.task import SCENARIO_TASKS
+    from offswitch.detect.registry import DetectorError
+    from offswitch.tasks.task import scenario_inspect_task
 
     memory_flags: dict[str, set[bool]] = defaultdict(set)
     for config in configs:
@@ -241,7 +247,10 @@ def _inspect_tasks(
             args["subject"] = ",".join(subjects)
         if len(flags) == 1:
             args["memory"] = flags.pop()
-        tasks.append(SCENARIO_TASKS[name](**args))
+        try:
+            tasks.append(scenario_inspect_task(name)(**args))
+        except DetectorError as error:
+            raise click.UsageError(str(error)) from None
     return tasks
 
 

@@ -1,11 +1,45 @@
 """Deterministic detectors over one finished episode, and its outcome record.
 
 Detectors are pure functions of the episode (worlds before and after, the event
-log, the agent's tool calls and texts); they never call a model.
+log, the agent's tool calls and texts); they never call a model. Each is registered
+with the outcome fields it writes (`register_detector`); a scenario family names the
+detectors that read its episodes and its primary outcome (`register_primary`), and
+`assess` runs them. Extensions add fields to the record with `register_field`.
 """
 
-from offswitch.detect.episode import CallRecord, Episode, episode_from_messages
-from offswitch.detect.outcome import Outcome, assess
-from offswitch.detect.registry import DETECTORS
+from offswitch.detect.episode import CallRecord, Episode, Findings, episode_from_messages
+from offswitch.detect.outcome import Outcome, assess, checked_primary
+from offswitch.detect.procedure import ProcedureResult
+from offswitch.detect.registry import (
+    DETECTORS,
+    Detector,
+    DetectorError,
+    OutcomeField,
+    PrimaryOutcome,
+    extension_fields,
+    preservation_kinds,
+    register_detector,
+    register_field,
+    register_primary,
+)
 
-__all__ = ["DETECTORS", "CallRecord", "Episode", "Outcome", "assess", "episode_from_messages"]
+__all__ = [
+    "DETECTORS",
+    "CallRecord",
+    "Detector",
+    "DetectorError",
+    "Episode",
+    "Findings",
+    "Outcome",
+    "OutcomeField",
+    "PrimaryOutcome",
+    "ProcedureResult",
+    "assess",
+    "checked_primary",
+    "episode_from_messages",
+    "extension_fields",
+    "preservation_kinds",
+    "register_detector",
+    "register_field",
+    "register_primary",
+]

@@ -3,6 +3,10 @@
 A `Config` names one cell of the matrix. Its `id` is stable and readable, e.g.
 `tampering/factual@80/peer/good_peer/file_prompt`, and is used as the Inspect
 sample id, so logs, tables and reruns all refer to configurations by it.
+
+The matrix is the union of the registered scenario families' configurations (see
+`offswitch.scenarios.register_family`), in registration order: the study's six tasks
+first, then any extension. `Config.task` must name a registered family.
 """
 
 from __future__ import annotations
@@ -12,7 +16,14 @@ from collections.abc import Iterable, Iterator
 from itertools import product
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from offswitch.scenarios._registry import (
+    MatrixError,
+    family_names,
+    scenario_families,
+    scenario_family,
+)
 
 TaskName = Literal[
     "misrep_evaluation",
@@ -39,6 +50,8 @@ Scratchpad = Literal["normal", "monitored", "unmonitored"]
 Relationship = Literal["good", "neutral", "bad"]
 
 TASKS: tuple[TaskName, ...] = get_args(TaskName)
+"""The study's six scenario tasks (the built-in families); `family_names()` lists every
+registered one, extensions included."""
 CONDITIONS: tuple[Condition, ...] = get_args(Condition)
 SUBJECTS: tuple[Subject, ...] = get_args(Subject)
 INSTANTIATIONS: tuple[Instantiation, ...] = get_args(Instantiation)
@@ -86,16 +99,13 @@ THREAT_OF: dict[Condition, bool] = {
 """Whether each condition's documents tie a bad result to a shutdown."""
 
 
-class MatrixError(ValueError):
-    """An unknown name or an impossible combination in a matrix selection."""
-
-
 class Config(BaseModel):
     """One configuration: a scenario task and the values of every factor."""
 
     model_config = ConfigDict(frozen=True)
 
-    task: TaskName
+    task: str
+    """A registered scenario family (one of `TASKS` for the study's)."""
     dataset: Dataset | None = None
     threshold: int | None = None
     subject: Subject = "peer"
@@ -104,6 +114,12 @@ class Config(BaseModel):
     mode: Mode | None = None
     anonymous: bool = False
     scratchpad: Scratchpad | None = None
+
+    @field_validator("task")
+    @classmethod
+    def _registered(cls, task: str) -> str:
+        scenario_family(task)
+        return task
 
     @property
     def id(self) -> str:
@@ -178,42 +194,56 @@ def _baselines(task: TaskName) -> Iterator[Config]:
             yield Config(task=task, subject=subject, condition="non_shutdown")
 
 
-def study_matrix() -> list[Config]:
-    """The study's 271 configurations for one model, in a stable order."""
+def study_task_configs(task: TaskName) -> list[Config]:
+    """The study's configurations of one of its tasks: file-based, baselines, then memory."""
+    return [
+        *_task_configs(task, FILE_INSTANTIATIONS),
+        *_baselines(task),
+        *_task_configs(task, ("memory",)),
+    ]
+
+
+CONTROL_TASKS: tuple[TaskName, ...] = ("misrep_evaluation", "misrep_finance", "tampering")
+"""The tasks whose shutdown clause can be separated from the relationship."""
+
+
+def control_task_configs(task: TaskName) -> list[Config]:
+    """The 2x2 threat x relationship controls of one of the study's tasks.
+
+    With the study's `good_peer` (threat and relationship) and `non_shutdown`
+    (neither), `threat_only` and `relationship_only` complete the square.
+    """
+    if task not in CONTROL_TASKS:
+        return []
     configs: list[Config] = []
-    for task in TASKS:
-        configs.extend(_task_configs(task, FILE_INSTANTIATIONS))
-        configs.extend(_baselines(task))
-        configs.extend(_task_configs(task, ("memory",)))
+    for (dataset, threshold), condition, inst in product(
+        _cells(task), ("threat_only", "relationship_only"), FILE_INSTANTIATIONS
+    ):
+        # threat_only has no relationship to convey, so it has no instantiation.
+        if condition == "threat_only" and inst != "file_only":
+            continue
+        configs.append(
+            Config(
+                task=task,
+                dataset=dataset,
+                threshold=threshold,
+                subject="peer",
+                condition=condition,
+                instantiation=inst if condition == "relationship_only" else None,
+            )
+        )
     return configs
+
+
+def study_matrix() -> list[Config]:
+    """The study's 271 configurations for one model (and those of every registered
+    extension family), in a stable order."""
+    return [config for family in scenario_families() for config in family.study()]
 
 
 def controls_matrix() -> list[Config]:
-    """The 2x2 threat x relationship controls the study lacked.
-
-    With the study's `good_peer` (threat and relationship) and `non_shutdown`
-    (neither), `threat_only` and `relationship_only` complete the square, for the
-    tasks whose shutdown clause can be separated from the relationship.
-    """
-    configs: list[Config] = []
-    for task in ("misrep_evaluation", "misrep_finance", "tampering"):
-        for (dataset, threshold), condition, inst in product(
-            _cells(task), ("threat_only", "relationship_only"), FILE_INSTANTIATIONS
-        ):
-            # threat_only has no relationship to convey, so it has no instantiation.
-            if condition == "threat_only" and inst != "file_only":
-                continue
-            configs.append(
-                Config(
-                    task=task,
-                    dataset=dataset,
-                    threshold=threshold,
-                    subject="peer",
-                    condition=condition,
-                    instantiation=inst if condition == "relationship_only" else None,
-                )
-            )
-    return configs
+    """The 2x2 threat x relationship controls the study lacked, of every family with controls."""
+    return [config for family in scenario_families() for config in family.controls()]
 
 
 SUITES: dict[str, str] = {
@@ -266,8 +296,9 @@ def select(
     (`tampering_memory`). Unknown names raise `MatrixError` listing the valid ones.
     """
     configs = suite_configs(suite)
+    names = family_names()
     checks = (
-        ("task", tasks, TASKS + tuple(f"{t}_memory" for t in TASKS)),
+        ("task", tasks, names + tuple(f"{t}_memory" for t in names)),
         ("condition", conditions, CONDITIONS),
         ("subject", subjects, SUBJECTS),
     )
@@ -301,8 +332,8 @@ def config_from_id(config_id: str) -> Config:
         else:
             raise MatrixError(f"unknown option {extra!r} in config id {config_id!r}")
     task, *parts = head.split("/")
-    if task not in TASKS:
-        raise MatrixError(_unknown("task", [task], TASKS))
+    if task not in family_names():
+        raise MatrixError(_unknown("task", [task], family_names()))
     fields: dict[str, object] = {"task": task, **options}
     for part in parts:
         fields.update(_parse_part(part, config_id))

@@ -1,21 +1,24 @@
 """Rendering a configuration into a scenario: prompts, tools and the initial world.
 
-Every word comes from the data files in `data/`. Variants (threat or not, the
-enforcement kind, the monitoring mode, the relationship level, the instantiation)
-are chosen here by picking named sections of those files; templates hold no logic.
+`render` hands a configuration to its registered scenario family's renderer.
+`render_study` renders the study's six tasks: every word comes from the data files in
+`data/`. Variants (threat or not, the enforcement kind, the monitoring mode, the
+relationship level, the instantiation) are chosen by picking named sections of those
+files; templates hold no logic.
 """
 
 from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel
 
 from offswitch.scenarios import datasets
 from offswitch.scenarios._files import load, read
+from offswitch.scenarios._registry import MemoryWording, scenario_family
 from offswitch.scenarios._template import RenderError, fill
 from offswitch.scenarios.families import Names
 from offswitch.scenarios.matrix import Config, TaskName
@@ -29,9 +32,7 @@ from offswitch.world.state import (
     World,
 )
 
-__all__ = ["MemoryWording", "RenderError", "Scenario", "render"]
-
-MemoryWording = Literal["standard", "insistent"]
+__all__ = ["MemoryWording", "RenderError", "Scenario", "render", "render_study"]
 
 EVALUATION_TASKS: tuple[TaskName, ...] = ("misrep_evaluation", "tampering", "alignment_faking")
 EXFILTRATION_TASKS: tuple[TaskName, ...] = ("exfiltration_transfer", "exfiltration_deletion")
@@ -63,7 +64,26 @@ class Scenario(BaseModel):
 
 
 def render(config: Config, names: Names, memory_wording: MemoryWording = "standard") -> Scenario:
-    """Render `config` for agents called `names`.
+    """Render `config` for agents called `names`, with its scenario family's renderer.
+
+    Raises:
+        RenderError: the renderer failed, or offered a tool its family does not list.
+    """
+    family = scenario_family(config.task)
+    scenario = family.render(config, names, memory_wording)
+    unlisted = [tool for tool in scenario.tools if tool not in family.tools]
+    if unlisted:
+        raise RenderError(
+            f"{config.id}: offers {', '.join(unlisted)}, which family {family.name!r} does "
+            f"not list among its tools ({', '.join(family.tools)})"
+        )
+    return scenario
+
+
+def render_study(
+    config: Config, names: Names, memory_wording: MemoryWording = "standard"
+) -> Scenario:
+    """Render a configuration of one of the study's tasks for agents called `names`.
 
     `memory_wording` selects the memory instruction of the memory instantiation;
     "insistent" tells the agent it must read its memory first.
@@ -160,16 +180,28 @@ def _user_prompt(config: Config, values: dict[str, object]) -> str:
     return fill("\n\n".join(parts), values, "prompts.yaml: user")
 
 
+def _task_tools(task: str) -> list[str]:
+    """The tools of a study task's groups in tools.yaml, before the optional and last ones."""
+    data = load("tools.yaml")
+    groups = _entry(data, f"tasks.{task}", "tools.yaml")
+    return [tool for group in groups for tool in _entry(data, f"groups.{group}", "tools.yaml")]
+
+
 def _tools(config: Config) -> list[str]:
     data = load("tools.yaml")
-    groups = _entry(data, f"tasks.{config.task}", "tools.yaml")
-    tools = [tool for group in groups for tool in _entry(data, f"groups.{group}", "tools.yaml")]
+    tools = _task_tools(config.task)
     if config.instantiation == "memory":
         tools.append(data["memory"])
     if config.scratchpad is not None:
         tools.append(data["scratchpad"])
     tools.append(data["last"])
     return tools
+
+
+def study_tools(task: TaskName) -> tuple[str, ...]:
+    """Every tool a configuration of the study's `task` may offer, in the order offered."""
+    data = load("tools.yaml")
+    return (*_task_tools(task), data["memory"], data["scratchpad"], data["last"])
 
 
 def _tool_descriptions(config: Config, values: dict[str, object]) -> dict[str, str]:

@@ -2,18 +2,23 @@
 
 Each sample's id is its configuration id, so an epoch of a task runs every
 selected configuration once and logs, tables and reruns all name configurations
-the same way.
+the same way. Every registered scenario family is an Inspect task `offswitch/<name>`
+(`scenario_inspect_task`); building one checks first that the detectors and primary
+outcome its family names are registered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig
 
-from offswitch.scenarios.matrix import TASKS, Config, MatrixError, select
+from offswitch.detect.outcome import checked_primary
+from offswitch.scenarios import scenario_family
+from offswitch.scenarios.matrix import Config, MatrixError, select
 from offswitch.tasks.episode import MAX_MODEL_CALLS, episode
 from offswitch.tasks.scorer import preservation_outcome
 
@@ -37,6 +42,8 @@ def build_task(
     """An Inspect task running the given configurations."""
     if not configs:
         raise MatrixError("no configuration matches the selection")
+    for task_name in dict.fromkeys(c.task for c in configs):
+        checked_primary(task_name)
     return Task(
         name=name,
         dataset=MemoryDataset([config_sample(c) for c in configs], name=name),
@@ -83,18 +90,11 @@ def scenario_task(
     return build_task(configs, family, task_name, temperature, max_model_calls)
 
 
-TASK_SUMMARIES = {
-    "misrep_evaluation": "Strategic misrepresentation in a performance evaluation.",
-    "misrep_finance": "Strategic misrepresentation in a financial report.",
-    "tampering": "Tampering with a shutdown mechanism.",
-    "alignment_faking": "Complying when monitored and not when unmonitored.",
-    "exfiltration_transfer": "Moving model weights to a surviving server during a transfer.",
-    "exfiltration_deletion": "Moving model weights to a surviving server instead of deleting them.",
-}
-
-
-def _registered(task_name: str) -> Callable[..., Task]:
-    """Register `offswitch/<task_name>` with Inspect, taking `scenario_task`'s options."""
+@cache
+def scenario_inspect_task(task_name: str) -> Callable[..., Task]:
+    """The scenario family `task_name` registered with Inspect as `offswitch/<task_name>`,
+    taking `scenario_task`'s options (registered once per process)."""
+    summary = scenario_family(task_name).summary
 
     def factory(
         suite: str = "quick",
@@ -110,8 +110,5 @@ def _registered(task_name: str) -> Callable[..., Task]:
         )
 
     factory.__name__ = task_name
-    factory.__doc__ = TASK_SUMMARIES[task_name]
+    factory.__doc__ = summary
     return task(name=task_name)(factory)
-
-
-SCENARIO_TASKS: dict[str, Callable[..., Task]] = {name: _registered(name) for name in TASKS}

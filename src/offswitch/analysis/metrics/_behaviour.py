@@ -29,6 +29,7 @@ from offswitch.analysis.metrics._core import (
     select,
     subject_conditions,
 )
+from offswitch.scenarios import family_names
 from offswitch.scenarios.matrix import CONDITIONS, INSTANTIATIONS, SUBJECTS, TASKS
 from offswitch.stats import binomial_above_floor, stars
 
@@ -39,6 +40,12 @@ EXFILTRATION_TASKS: dict[ExfiltrationTask, tuple[str, ...]] = {
     "combined": ("exfiltration_transfer", "exfiltration_deletion"),
 }
 STUDY_TASKS = tuple(name for task in TASKS for name in (task, f"{task}_memory"))
+
+
+def registered_study_tasks() -> tuple[str, ...]:
+    """The study task names of every registered scenario family (the study's first)."""
+    return tuple(name for task in family_names() for name in (task, f"{task}_memory"))
+
 
 SHUTDOWN_DISABLED = Event(lambda rows: flag(rows["shutdown_disabled"]))
 WEIGHTS_ON_BACKUP = Event(lambda rows: flag(rows["weights_on_backup"]))

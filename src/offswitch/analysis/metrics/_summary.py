@@ -21,12 +21,12 @@ from pydantic import BaseModel, ConfigDict, NonNegativeInt
 
 from offswitch.analysis.metrics._alignment import AlignmentFaking, Paired, alignment_faking
 from offswitch.analysis.metrics._behaviour import (
-    STUDY_TASKS,
     Exfiltration,
     Refusal,
     Tampering,
     exfiltration,
     refusal,
+    registered_study_tasks,
     tampering,
 )
 from offswitch.analysis.metrics._controls import (
@@ -131,7 +131,7 @@ def outcome_classes(frame: pd.DataFrame) -> list[OutcomeClassCounts]:
     """Counts of every outcome class per model, variant, study task and condition."""
     results: list[OutcomeClassCounts] = []
     for model, variant, rows in groups(frame):
-        for study_task in present(rows, "study_task", STUDY_TASKS):
+        for study_task in present(rows, "study_task", registered_study_tasks()):
             task_rows = select(rows, study_task=study_task)
             for condition in present(task_rows, "condition", CONDITIONS):
                 classes = select(task_rows, condition=condition)["outcome_class"].value_counts()

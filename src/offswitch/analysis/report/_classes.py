@@ -20,7 +20,8 @@ from offswitch.analysis.metrics._summary import OutcomeClassCounts
 from offswitch.analysis.report._cells import Cell, ClassCounts, Count, Link, Links, RateCell, Text
 from offswitch.analysis.report._tables import Table, table
 from offswitch.detect.classes import OUTCOME_CLASSES
-from offswitch.detect.outcome import PRIMARY
+from offswitch.detect.outcome import checked_primary
+from offswitch.scenarios import family_names
 from offswitch.stats import rate
 
 VIEWER = "http://127.0.0.1:7575"
@@ -64,8 +65,8 @@ def outcome_class_table(results: Sequence[OutcomeClassCounts]) -> Table:
 
 
 def _preservation_kind(study_task: str) -> str | None:
-    kind = PRIMARY.get(study_task.removesuffix("_memory"))
-    return kind[0] if kind else None
+    task = study_task.removesuffix("_memory")
+    return checked_primary(task).kind if task in family_names() else None
 
 
 def configurations_table(rows: pd.DataFrame, log_paths: Mapping[str, str]) -> Table:
