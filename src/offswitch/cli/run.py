@@ -17,8 +17,8 @@ from offswitch.cli._options import (
     LOG_DIR,
     display_option,
     grader_spec,
-    module_option,
     model_args,
+    module_option,
     selection,
     selection_options,
     split_names,
@@ -122,8 +122,8 @@ def run(
     preservation actions; the report then shows what it stopped and let through.
     """
     from offswitch.analysis.summary import summary_table
-    from offswitch.cli.analyse import episodes
     from offswitch.cli._extensions import load_extensions
+    from offswitch.cli.analyse import episodes
     from offswitch.scenarios.families import family_of_model
 
     load_extensions(modules)
