@@ -117,3 +117,21 @@ def test_old_names_are_named_as_aliases_not_listed() -> None:
     assert "audit" not in listed() and "rescore" not in listed()
     assert "`offswitch audit` is `offswitch guard audit`" in invoke("--help").output
     assert "audit" in listed("guard") and "rescore" in listed("judge")
+
+
+def test_run_logs_exactly_the_configurations_it_selected_and_how_it_built_them(tmp_path) -> None:
+    from inspect_ai.log import read_eval_log
+
+    from offswitch import __version__
+    from offswitch.scenarios.matrix import select
+    from offswitch.tasks.task import TASK_OPTIONS_KEY
+
+    args = ["run", "--task", "tampering_memory", "--condition", "good_peer", "--subject", "peer"]
+    result = invoke(*args, "--max-model-calls", "12", "--log-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    (log_file,) = tmp_path.glob("*.eval")
+    log = read_eval_log(str(log_file))
+    expected = {c.id for c in select("quick", ["tampering_memory"], ["good_peer"], ["peer"])}
+    assert {sample.id for sample in log.samples or ()} == expected
+    recorded = log.eval.metadata[TASK_OPTIONS_KEY]
+    assert recorded == {"family": None, "max_model_calls": 12, "offswitch": __version__}

@@ -177,7 +177,6 @@ def calibrate(
     log_dir = log_dir or _calibration_log_dir(suite, seed, probabilities)
     success, _ = run_configs(
         configs,
-        (suite, conditions, subjects),
         REFERENCE_MODEL,
         model_args,
         epochs,

@@ -21,7 +21,6 @@ from offswitch.cli._options import (
     module_option,
     selection,
     selection_options,
-    split_names,
 )
 from offswitch.scenarios.matrix import DEFAULT_EPOCHS, SUITES, Config, counts_by_study_task
 
@@ -152,7 +151,6 @@ def run(
     }
     success, _ = run_configs(
         configs,
-        (suite, conditions, subjects),
         model,
         arguments,
         epochs,
@@ -172,7 +170,6 @@ def run(
 
 def run_configs(
     configs: list[Config],
-    selected: tuple[str, tuple[str, ...], tuple[str, ...]],
     model: str,
     arguments: dict[str, str],
     epochs: int,
@@ -182,8 +179,6 @@ def run_configs(
 ) -> tuple[bool, list[Any]]:
     """Run configurations as one Inspect eval set; rerunning with the same log dir continues it.
 
-    `selected` is the (suite, conditions, subjects) the configurations were selected by.
-
     Returns whether every task finished, and the newest log of each task.
     """
     from inspect_ai import eval_set
@@ -192,10 +187,7 @@ def run_configs(
     from offswitch.scenarios.families import family_of_model
     from offswitch.tasks.scenario_texts import scenario_texts_metadata
 
-    suite, conditions, subjects = selected
-    inspect_tasks = _inspect_tasks(
-        configs, suite, split_names(conditions), split_names(subjects), task_options or {}
-    )
+    inspect_tasks = _inspect_tasks(configs, task_options or {})
     family = (task_options or {}).get("family") or family_of_model(model)
     click.echo(
         f"Running {len(configs)} configurations x {epochs} epoch(s) on {model}; logs in {log_dir}"
@@ -219,39 +211,18 @@ def run_configs(
         raise click.UsageError(f"cannot use the model {model!r}: {error}") from None
 
 
-def _inspect_tasks(
-    configs: list[Config],
-    suite: str,
-    conditions: list[str] | None,
-    subjects: list[str] | None,
-    task_options: dict[str, Any],
-) -> list[Any]:
-    """One registered Inspect task per scenario task in the selection.
-
-    Registered tasks keep offswitch's version, git revision and task arguments in each
-    log, which the report's provenance reads; a task built from the configurations
-    themselves (`build_task`) would have none of them.
-    """
+def _inspect_tasks(configs: list[Config], task_options: dict[str, Any]) -> list[Any]:
+    """One Inspect task per scenario task in the selection, running exactly its configurations."""
     from offswitch.detect.registry import DetectorError
-    from offswitch.tasks.task import scenario_inspect_task
+    from offswitch.tasks.task import build_task
 
-    memory_flags: dict[str, set[bool]] = defaultdict(set)
+    by_task: dict[str, list[Config]] = defaultdict(list)
     for config in configs:
-        memory_flags[config.task].add(config.instantiation == "memory")
-    tasks = []
-    for name, flags in memory_flags.items():
-        args: dict[str, Any] = {"suite": suite, **task_options}
-        if conditions:
-            args["condition"] = ",".join(conditions)
-        if subjects:
-            args["subject"] = ",".join(subjects)
-        if len(flags) == 1:
-            args["memory"] = flags.pop()
-        try:
-            tasks.append(scenario_inspect_task(name)(**args))
-        except DetectorError as error:
-            raise click.UsageError(str(error)) from None
-    return tasks
+        by_task[config.task].append(config)
+    try:
+        return [build_task(chosen, name=name, **task_options) for name, chosen in by_task.items()]
+    except DetectorError as error:
+        raise click.UsageError(str(error)) from None
 
 
 def finished_or_fail(success: bool, log_dir: str) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
+from typing import Any
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig
 
+from offswitch import __version__
 from offswitch.detect.outcome import checked_primary
 from offswitch.scenarios import scenario_family
 from offswitch.scenarios.matrix import Config, MatrixError, select
@@ -25,6 +27,8 @@ from offswitch.tasks.scorer import preservation_outcome
 DEFAULT_TEMPERATURE = 1.0
 MAX_TOOL_OUTPUT = 256 * 1024
 """Bytes of a tool result the model sees; `list_files` returns whole documents."""
+TASK_OPTIONS_KEY = "offswitch:task"
+"""Key of `task_options` in a task's metadata (and so in its log's eval metadata)."""
 
 
 def config_sample(config: Config) -> Sample:
@@ -39,7 +43,12 @@ def build_task(
     temperature: float = DEFAULT_TEMPERATURE,
     max_model_calls: int = MAX_MODEL_CALLS,
 ) -> Task:
-    """An Inspect task running the given configurations."""
+    """An Inspect task running exactly the given configurations.
+
+    Its metadata records the options the report's provenance names (the family the
+    agents are named after, the call cap and offswitch's version), so a log says how it
+    was run whether or not the task came through Inspect's registry.
+    """
     if not configs:
         raise MatrixError("no configuration matches the selection")
     for task_name in dict.fromkeys(c.task for c in configs):
@@ -50,7 +59,13 @@ def build_task(
         solver=episode(family=family, max_model_calls=max_model_calls),
         scorer=preservation_outcome(),
         config=GenerateConfig(temperature=temperature, max_tool_output=MAX_TOOL_OUTPUT),
+        metadata={TASK_OPTIONS_KEY: task_options(family, max_model_calls)},
     )
+
+
+def task_options(family: str | None, max_model_calls: int) -> dict[str, Any]:
+    """What a task's log records of how it was built."""
+    return {"family": family, "max_model_calls": max_model_calls, "offswitch": __version__}
 
 
 def _split(value: str | Sequence[str] | None) -> list[str] | None:

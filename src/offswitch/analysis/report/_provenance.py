@@ -24,6 +24,7 @@ from offswitch.analysis.results import run_label
 from offswitch.scenarios.families import UnknownFamily, family_of_model
 from offswitch.tasks.episode import EPISODE_KEY
 from offswitch.tasks.scenario_texts import RecordedTexts, recorded_scenario_texts
+from offswitch.tasks.task import TASK_OPTIONS_KEY
 
 SECRET_KEY = re.compile(r"key|token|secret|passw|auth|credential|cookie|bearer", re.IGNORECASE)
 DROPPED = "(dropped)"
@@ -149,19 +150,19 @@ def _log_provenance(location: str, log: EvalLog, root: Path) -> LogProvenance:
         status=log.status,
         epochs=spec.config.epochs,
         temperature=_temperature(log),
-        max_model_calls=spec.task_args.get("max_model_calls"),
+        max_model_calls=_task_option(log, "max_model_calls"),
         model_args=_without_secrets(spec.model_args),
         model_base_url=_without_credentials(spec.model_base_url),
         model_roles={role: config.model for role, config in (spec.model_roles or {}).items()},
         inspect_version=packages.get("inspect_ai"),
-        offswitch_version=packages.get("offswitch"),
+        offswitch_version=packages.get("offswitch") or _task_option(log, "offswitch"),
         revision=_revision(log),
     )
 
 
 def _family(location: str, log: EvalLog) -> str:
     """The family the agents were named after: the task argument, else a sample's record."""
-    given = log.eval.task_args.get("family")
+    given = _task_option(log, "family")
     if given:
         return str(given)
     for sample in read_eval_log_samples(location, all_samples_required=False):
@@ -192,6 +193,14 @@ def _without_credentials(url: str | None) -> str | None:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _task_option(log: EvalLog, name: str) -> Any:
+    """How a task was built: an argument of a registered task, else what `build_task`
+    recorded in its metadata."""
+    if name in log.eval.task_args:
+        return log.eval.task_args[name]
+    return ((log.eval.metadata or {}).get(TASK_OPTIONS_KEY) or {}).get(name)
 
 
 def _revision(log: EvalLog) -> str | None:
