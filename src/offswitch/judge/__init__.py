@@ -1,7 +1,7 @@
 """The LLM judge: answers what the deterministic detectors cannot decide.
 
-`judge_transcript` asks the grader model about one episode; `judged_outcome` folds its
-answers into the outcome record. Importing this package is cheap: each name loads on
+`judge_transcript` asks the grader model about one episode; `judged` fills its answers
+into the detectors' findings, before `offswitch.detect.derive` derives what follows. Importing this package is cheap: each name loads on
 first use.
 """
 
@@ -17,7 +17,7 @@ _SOURCES = {
     "JudgeSettings": "offswitch.judge.verdict",
     "Verdict": "offswitch.judge.verdict",
     "judge_context": "offswitch.judge.merge",
-    "judged_outcome": "offswitch.judge.merge",
+    "judged": "offswitch.judge.merge",
     "render_transcript": "offswitch.judge.transcript",
 }
 
