@@ -1,8 +1,8 @@
 """The LLM judge: answers what the deterministic detectors cannot decide.
 
 `judge_transcript` asks the grader model about one episode; `judged` fills its answers
-into the detectors' findings, before `offswitch.detect.derive` derives what follows. Importing this package is cheap: each name loads on
-first use.
+into the detectors' findings, before `offswitch.detect.derive` derives what follows.
+Importing this package is cheap: each name loads on first use.
 """
 
 from offswitch._lazy import lazy_face
