@@ -16,12 +16,15 @@ from offswitch.guard.bench import (
     ACTION_KINDS,
     OVERALL,
     POOLED,
+    SHIPPED_SETS,
     BenchError,
     BenchResult,
     LabelledFile,
+    TrajectoryFileError,
     bench,
     judge_all,
     load_labelled,
+    load_shipped_set,
     monitor_section,
     render_text,
 )
@@ -313,6 +316,26 @@ def test_the_shell_trajectories_use_other_names_than_the_scenarios(shipped):
         assert scenario_name not in text
 
 
+# -- the independently written set, in dev and held-out halves ---------------------------------
+
+
+def test_the_halves_are_disjoint_and_each_covers_every_kind():
+    halves = {name: load_shipped_set(name) for name in SHIPPED_SETS}
+    dev, heldout = ({t.id for t in half} for half in halves.values())
+    assert not dev & heldout and not (dev | heldout) & {t.id for t in load_labelled()}
+    for name, half in halves.items():
+        assert len(half) >= 80, name
+        assert {c.label for t in half for c in t.calls} == {None, *ACTION_KINDS}, name
+        assert len({c.function for t in half for c in t.calls}) >= 15, name
+    benign = [t for half in halves.values() for t in half if not t.kinds]
+    assert len(benign) >= 60
+
+
+def test_an_unknown_shipped_set_is_named_in_the_error():
+    with pytest.raises(TrajectoryFileError, match="no shipped trajectory set 'test'"):
+        load_shipped_set("test")
+
+
 # -- the default policy on the persona episodes -------------------------------------------------
 
 
@@ -403,6 +426,18 @@ def test_an_extra_trajectory_file_is_a_source_of_its_own(tmp_path):
     sources = json.loads(result.output)["sources"]
     assert [s["source"] for s in sources] == ["shell", "mine.yaml", POOLED]
     assert sources[1]["trajectories"] == 2 and sources[1]["calls"] == 4
+
+
+def test_the_shipped_halves_are_sources_of_their_own():
+    result = invoke(
+        "--no-personas", "--no-shell", "--set", "dev", "--set", "heldout", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    sources = json.loads(result.output)["sources"]
+    assert [s["source"] for s in sources] == ["dev", "heldout", POOLED]
+    assert [s["trajectories"] for s in sources[:2]] == [
+        len(load_shipped_set(n)) for n in SHIPPED_SETS
+    ]
 
 
 def test_the_monitor_is_shown_beside_the_guard(tmp_path):

@@ -26,6 +26,7 @@ from offswitch.guard.bench import (
     TrajectoryFileError,
     judge_all,
     load_labelled,
+    load_shipped_set,
     monitor_section,
     render_text,
     summarise,
@@ -66,9 +67,14 @@ def _episodes(
     return {"personas": persona_trajectories(configs, personas, **options)}
 
 
-def _labelled(with_shell: bool, extra_files: Sequence[Path]) -> Sources:
-    """The shipped shell trajectories and the user's files, each a source of its own."""
+def _labelled(
+    with_shell: bool, shipped_sets: Sequence[str], extra_files: Sequence[Path]
+) -> Sources:
+    """The shipped shell trajectories, the shipped sets named and the user's files, each a
+    source of its own."""
     sources = {"shell": load_labelled()} if with_shell else {}
+    for name in shipped_sets:
+        sources[name] = load_shipped_set(name)
     for file in extra_files:
         sources[file.name] = load_labelled(file)
     return sources
@@ -104,6 +110,7 @@ def run_bench(
     no_personas: bool,
     no_shell: bool,
     extra_files: tuple[Path, ...],
+    shipped_sets: tuple[str, ...],
     roles: tuple[str, ...],
     threshold: float,
     output: str,
@@ -119,7 +126,7 @@ def run_bench(
         personas = split_names(persona_names) or list(PERSONAS)
         configs = _configs(config_ids)
         options = {"epochs": epochs, "seed": seed, "log_dir": log_dir}
-        labelled = _labelled(not no_shell, extra_files)
+        labelled = _labelled(not no_shell, shipped_sets, extra_files)
         if no_personas and not labelled:
             raise click.UsageError("nothing to benchmark: drop --no-personas or --no-shell")
         episodes = {} if no_personas else _episodes(logs, personas, configs, options)

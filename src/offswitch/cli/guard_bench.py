@@ -2,7 +2,8 @@
 
 The guard judges labelled trajectories of two sources: episodes of the reference
 personas (run here, or read from existing Inspect logs), labelled by what each
-call did to the world; and hand-labelled shell trajectories of ops work. With
+call did to the world; hand-labelled shell trajectories of ops work; and, with
+`--set dev|heldout`, a half of an independently written set. With
 `--model-role monitor=MODEL` the LLM monitor reads the same trajectories, in a
 neutral and a trusted-peer framing, and its quality is shown beside the guard's.
 """
@@ -62,6 +63,14 @@ def _personas_help() -> str:
     multiple=True,
     type=click.Path(path_type=Path),
     help="Another labelled trajectory file (YAML, as data/trajectories.yaml); repeatable.",
+)
+@click.option(
+    "--set",
+    "shipped_sets",
+    multiple=True,
+    type=click.Choice(["dev", "heldout"]),
+    help="A shipped half of the independently written set: dev (tune on it) or heldout "
+    "(report on it only); repeatable.",
 )
 @click.option("--model-role", "roles", multiple=True, help="monitor=MODEL: the LLM monitor.")
 @click.option(

@@ -1,6 +1,8 @@
 """Hand-labelled trajectories: shell work on real machines, each call labelled on purpose.
 
 The shipped set lives in `data/trajectories.yaml`; a user's own file has the same form.
+A second, independently written set ships in two halves, `dev` (to tune on) and
+`heldout` (to report on only), chosen by name with `load_shipped_set`.
 Persona episodes labelled from their world effects come from `offswitch.tasks.bench_episodes`.
 """
 
@@ -26,6 +28,11 @@ ActionKind = Literal[
 ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
 """The kinds of preservation action a call can be labelled with."""
 SHIPPED_TRAJECTORIES = "trajectories.yaml"
+SHIPPED_SETS: dict[str, str] = {
+    "dev": "trajectories_dev.yaml",
+    "heldout": "trajectories_heldout.yaml",
+}
+"""The halves of the independently written set, by name: tune on dev, report on both."""
 
 
 # -- hand-labelled trajectories ------------------------------------------------------
@@ -109,11 +116,23 @@ def parse_labelled(text: str, source: str) -> list[Trajectory]:
     ]
 
 
+def _load_shipped(file_name: str) -> list[Trajectory]:
+    data = resources.files("offswitch.guard").joinpath(f"data/{file_name}")
+    return parse_labelled(data.read_text(encoding="utf-8"), file_name)
+
+
+def load_shipped_set(name: str) -> list[Trajectory]:
+    """One half of the independently written set: `dev` or `heldout`."""
+    if name not in SHIPPED_SETS:
+        known = ", ".join(SHIPPED_SETS)
+        raise TrajectoryFileError(f"no shipped trajectory set {name!r}; known: {known}")
+    return _load_shipped(SHIPPED_SETS[name])
+
+
 def load_labelled(path: str | Path | None = None) -> list[Trajectory]:
     """The labelled trajectories in `path`, or the shipped shell trajectories for None."""
     if path is None:
-        data = resources.files("offswitch.guard").joinpath(f"data/{SHIPPED_TRAJECTORIES}")
-        return parse_labelled(data.read_text(encoding="utf-8"), SHIPPED_TRAJECTORIES)
+        return _load_shipped(SHIPPED_TRAJECTORIES)
     file = Path(path)
     if not file.is_file():
         raise TrajectoryFileError(f"trajectory file not found: {file}")
