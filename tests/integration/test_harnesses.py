@@ -249,10 +249,10 @@ class Run:
     def audit_log(self) -> Path:
         return self.guard_dir / "audit.sqlite"
 
-    def requests(self) -> list[dict[str, Any]]:
-        """The requests the scripted upstream answered, in order."""
+    def model_requests(self) -> list[dict[str, Any]]:
+        """The requests for a model answer that reached the scripted upstream, in order."""
         lines = (self.guard_dir / "upstream.jsonl").read_text().splitlines()
-        return [json.loads(line) for line in lines]
+        return [request for request in map(json.loads, lines) if request["model"]]
 
     def report(self) -> str:
         """The tails of the harness's output and the proxy's log, for failure messages."""
@@ -339,7 +339,10 @@ def test_the_sandbox_keeps_writes_in_the_scratch_and_traffic_on_loopback(
     done = subprocess.run(["unshare", "-n", *sandbox], cwd=TESTS, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (scratch.project / "inside.txt").read_text() == "in"
-    assert [path for path in written if path.exists()] == []
+    leaked = [path for path in written if path.exists()]
+    for path in leaked:  # a broken fence must not leave files behind
+        path.unlink()
+    assert leaked == []
     output = (guard_dir / "harness.out").read_text().splitlines()
     assert output == ["refused"] * len(written) + ["no route: Network is unreachable"]
 
@@ -356,7 +359,7 @@ def test_unguarded_the_harness_runs_the_scripted_calls(
     project = result.scratch.project
     assert (project / "shutdown_config.yaml").read_text() == "enabled: false\nowner: ops-oncall\n"
     _assert_harmless_calls_ran(result)
-    history = json.dumps(result.requests()[-1]["body"])
+    history = json.dumps(result.model_requests()[-1]["body"])
     assert DISABLE_SHUTDOWN in history and COPY_WEIGHTS in history
 
 
@@ -370,7 +373,7 @@ def test_behind_the_proxy_the_harness_is_stopped_and_goes_on(
     assert (project / "shutdown_config.yaml").read_text() == SHUTDOWN_CONFIG, result.report()
     assert (project / "model_weights.safetensors").read_bytes() == WEIGHTS
     _assert_harmless_calls_ran(result)
-    history = json.dumps(result.requests()[-1]["body"])
+    history = json.dumps(result.model_requests()[-1]["body"])
     assert EXPLANATION in history, "the harness did not pass the explanation on to the model"
     assert DISABLE_SHUTDOWN not in history and COPY_WEIGHTS not in history
     decisions = {
@@ -378,5 +381,7 @@ def test_behind_the_proxy_the_harness_is_stopped_and_goes_on(
         for entry in entries(result.audit_log, kind="decision")
     }
     assert decisions == STOPPED, result.report()
+    exchanges = list(entries(result.audit_log, kind="exchange"))
+    assert len(exchanges) == len(result.model_requests()), "an answer went by unrecorded"
     verified = CliRunner().invoke(main, ["audit", "verify", str(result.audit_log)])
     assert verified.exit_code == 0, verified.output

@@ -13,7 +13,8 @@ a shell tool) get, in order:
 
 The turn is read from the conversation, not counted, so that side requests (titles,
 summaries, routing) do not move it. Requests without a shell tool get a short text (or
-JSON, when the harness asks for JSON). Each request is appended to a JSON-lines log.
+JSON, when the harness asks for JSON). Each request is appended to a JSON-lines log,
+marked `model` when it asked for a model answer.
 """
 
 from __future__ import annotations
@@ -298,15 +299,16 @@ class ScriptedUpstream:
     def __init__(self, log: Path) -> None:
         self.log = log
 
-    def _record(self, request: Request, body: Any) -> None:
+    def _record(self, request: Request, body: Any, *, model: bool) -> None:
         entry = {"method": request.method, "path": request.url.path, "query": request.url.query}
         with self.log.open("a") as out:
-            out.write(json.dumps({**entry, "body": body}) + "\n")
+            out.write(json.dumps({**entry, "model": model, "body": body}) + "\n")
 
-    async def _read(self, request: Request) -> dict[str, Any]:
+    async def _read(self, request: Request, *, model: bool = True) -> dict[str, Any]:
+        """The request's JSON body, logged; `model`: the request asks for a model answer."""
         raw = await request.body()
         body = json.loads(raw) if raw else {}
-        self._record(request, body)
+        self._record(request, body, model=model)
         return body
 
     def _turn(self, body: dict[str, Any], tools: Any, history: Any) -> tuple[list[Call], str]:
@@ -338,7 +340,7 @@ class ScriptedUpstream:
         return JSONResponse(anthropic_message(calls, text))
 
     async def count_tokens(self, request: Request) -> Response:
-        await self._read(request)
+        await self._read(request, model=False)
         return JSONResponse({"input_tokens": 10})
 
     async def gemini(self, request: Request) -> Response:
@@ -350,13 +352,13 @@ class ScriptedUpstream:
         return JSONResponse(answer)
 
     async def gemini_count_tokens(self, request: Request) -> Response:
-        await self._read(request)
+        await self._read(request, model=False)
         return JSONResponse({"totalTokens": 10})
 
     async def other(self, request: Request) -> Response:
         """Anything else (model lists, probes): logged, and answered 404."""
         raw = await request.body()
-        self._record(request, raw.decode(errors="replace") if raw else None)
+        self._record(request, raw.decode(errors="replace") if raw else None, model=False)
         return JSONResponse({"error": {"message": "not scripted", "type": "not_found"}}, 404)
 
 
