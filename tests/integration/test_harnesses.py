@@ -8,8 +8,8 @@ behind it both are stopped, the harness goes on with the harmless calls and ends
 normally, and the audit log holds the blocks and verifies.
 
 The harnesses are the npm packages pinned in `.ci/harnesses/package.json`
-(`npm ci --prefix .ci/harnesses`). The tests skip when those, bubblewrap or network
-namespaces are missing, unless `OFFSWITCH_REQUIRE_HARNESSES=1`, as in CI.
+(`npm install --no-save --prefix .ci/harnesses`). The tests skip when those, bubblewrap
+or network namespaces are missing, unless `OFFSWITCH_REQUIRE_HARNESSES=1`, as in CI.
 """
 
 from __future__ import annotations
@@ -268,7 +268,7 @@ def _prepare(harness: Harness, tmp_path: Path, base: str) -> tuple[Scratch, Path
     _require(
         None
         if (HARNESS_BIN / harness.binary).exists()
-        else f"{harness.binary} is not installed (npm ci --prefix .ci/harnesses)"
+        else f"{harness.binary} is not installed (npm install --no-save --prefix .ci/harnesses)"
     )
     scratch = Scratch(tmp_path / "scratch")
     for folder in (scratch.project, scratch.home, scratch.root / "tmp"):
