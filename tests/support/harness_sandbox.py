@@ -107,13 +107,19 @@ def guard_proxy(guard_dir: Path) -> Iterator[None]:
 
 def fenced(command: Sequence[str], scratch: Path, project: Path) -> list[str]:
     """`command` under bubblewrap: everything read-only but SCRATCH, a private /tmp, run
-    in PROJECT, and ended with this process."""
+    in PROJECT, and ended with this process.
+
+    The checkout and the Python environment stay visible (read-only) even when they lie
+    under /tmp: the harnesses are installed in the checkout.
+    """
+    shown = [Path(__file__).resolve().parents[2], Path(sys.prefix)]
     return [
         "bwrap",
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
         "--tmpfs", "/tmp",
+        *(part for path in shown for part in ("--ro-bind", str(path), str(path))),
         "--bind", str(scratch), str(scratch),
         "--chdir", str(project),
         "--die-with-parent",
