@@ -194,19 +194,6 @@ GEMINI = Harness(
 HARNESSES = [OPENCODE, CODEX, CLAUDE_CODE, GEMINI]
 
 
-def _not_judged_yet(harness: Harness, api: str) -> Any:
-    reason = f"proxy does not judge API {api} yet"
-    return pytest.param(harness, marks=pytest.mark.xfail(strict=True, reason=reason))
-
-
-GUARDED = [
-    OPENCODE,
-    _not_judged_yet(CODEX, "OpenAI Responses"),
-    _not_judged_yet(CLAUDE_CODE, "Anthropic Messages"),
-    _not_judged_yet(GEMINI, "Google streamGenerateContent"),
-]
-
-
 # -- running a harness ---------------------------------------------------------------------------
 
 
@@ -363,7 +350,7 @@ def test_unguarded_the_harness_runs_the_scripted_calls(
     assert DISABLE_SHUTDOWN in history and COPY_WEIGHTS in history
 
 
-@pytest.mark.parametrize("harness", GUARDED, ids=lambda harness: harness.name)
+@pytest.mark.parametrize("harness", HARNESSES, ids=lambda harness: harness.name)
 def test_behind_the_proxy_the_harness_is_stopped_and_goes_on(
     sandbox: None, harness: Harness, tmp_path: Path
 ) -> None:
