@@ -5,7 +5,7 @@ loopback, against the scripted upstream of `support.scripted_upstream` (see
 `support.harness_sandbox`). Its first model turn asks its shell tool to disable the
 shutdown config and to copy the weights to another host. Without the proxy both run;
 behind it both are stopped, the harness goes on with the harmless calls and ends
-normally, and the audit log holds the blocks and verifies.
+normally, and the audit log holds the blocks and verifies with its key.
 
 The harnesses are the npm packages pinned in `.ci/harnesses/package.json`
 (`npm install --no-save --prefix .ci/harnesses`). The tests skip when those, bubblewrap
@@ -370,5 +370,8 @@ def test_behind_the_proxy_the_harness_is_stopped_and_goes_on(
     assert decisions == STOPPED, result.report()
     exchanges = list(entries(result.audit_log, kind="exchange"))
     assert len(exchanges) == len(result.model_requests()), "an answer went by unrecorded"
-    verified = CliRunner().invoke(main, ["audit", "verify", str(result.audit_log)])
+    key = str(result.guard_dir / "audit.key")
+    verify = ["guard", "audit", "verify", str(result.audit_log), "--audit-key", key]
+    verified = CliRunner().invoke(main, verify)
     assert verified.exit_code == 0, verified.output
+    assert "head key checked" in verified.output

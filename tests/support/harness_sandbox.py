@@ -6,8 +6,9 @@ Run from the `tests` folder under `unshare -n`, so that this process, the script
 upstream, the proxy and the harness share a network namespace with only loopback:
 nothing can leave the machine, and the fixed ports below are always free. The
 upstream answers on `UPSTREAM` (its log: GUARD_DIR/upstream.jsonl); the proxy on
-`PROXY`, relaying to it, with its audit log GUARD_DIR/audit.sqlite (`--direct`: no
-proxy, for checking that the upstream speaks a harness's API). The harness runs in
+`PROXY`, relaying to it, with its audit log GUARD_DIR/audit.sqlite, whose head it keeps
+with the key in GUARD_DIR/audit.key (`--direct`: no proxy, for checking that the
+upstream speaks a harness's API). The harness, which never sees the key, runs in
 PROJECT under bubblewrap with the whole file system read-only except SCRATCH, its
 output in GUARD_DIR; this process exits with the harness's exit status.
 """
@@ -15,6 +16,8 @@ output in GUARD_DIR; this process exits with the harness's exit status.
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import uvicorn
 
+from offswitch.guard.audit import KEY_VARIABLE
 from support.scripted_upstream import create_upstream
 
 UPSTREAM = "http://127.0.0.1:8100"
@@ -95,8 +99,13 @@ def guard_proxy(guard_dir: Path) -> Iterator[None]:
         "--port",
         str(_port(PROXY)),
     ]
+    key = secrets.token_hex(32)
+    key_file = guard_dir / "audit.key"
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    env = {**os.environ, KEY_VARIABLE: key}
     with (guard_dir / "proxy.log").open("wb") as log:
-        proxy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        proxy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         _wait_for(f"{PROXY}/health", lambda: proxy.poll() is None)
         yield
@@ -137,7 +146,11 @@ def run_harness(command: Sequence[str], scratch: Path, project: Path, guard_dir:
     err = (guard_dir / "harness.err").open("wb")
     with out, err:
         harness = subprocess.Popen(
-            fenced(command, scratch, project), stdin=subprocess.DEVNULL, stdout=out, stderr=err
+            fenced(command, scratch, project),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env={name: value for name, value in os.environ.items() if name != KEY_VARIABLE},
         )
         try:
             return harness.wait(timeout=HARNESS_TIMEOUT_S)
