@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 
-from offswitch.guard.audit import AuditLog, entries
+from offswitch.cli.guard_serve import serve
+from offswitch.guard.audit import KEY_VARIABLE, AuditLog, entries, verify
 from offswitch.guard.policy import load_policy
 from offswitch.guard.proxy._app import ProxySettings, create_app
 from support.model_apis import ModelApis, guarding
@@ -19,6 +21,7 @@ from support.servers import serving
 
 ANTHROPIC = {"anthropic-version": "2023-06-01", "x-api-key": "sk-ant-SECRET"}
 GEMINI = {"x-goog-api-key": "gemini-SECRET"}
+AUDIT_KEY = b"a key of 32 bytes or longer, kept apart"
 ASK = {"model": "shutdown", "max_tokens": 10, "input": "hi", "messages": [], "contents": []}
 
 
@@ -213,3 +216,73 @@ def test_serving_loads_neither_inspect_models_nor_detectors() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "[]"
+
+
+def test_the_proxy_keeps_the_audit_head_with_its_key(
+    model_apis: tuple[ModelApis, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+    audit = tmp_path / "audit.sqlite"
+    with guarding(model_apis[1], audit_path=audit, audit_key=AUDIT_KEY) as url:
+        _ask(url, "shutdown")
+    assert verify(audit, key=AUDIT_KEY).keyed
+    assert verify(audit, key=AUDIT_KEY).ok
+    assert not verify(audit, key=b"another key, 32 bytes or longer..").ok
+
+
+@pytest.fixture
+def serve_without_listening(monkeypatch: pytest.MonkeyPatch) -> list[ProxySettings]:
+    """`guard serve` up to the point where it would listen: the settings it serves with."""
+    import uvicorn
+
+    from offswitch.guard.proxy import _app
+
+    served: list[ProxySettings] = []
+
+    def create(settings: ProxySettings) -> object:
+        served.append(settings)
+        return object()
+
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+    monkeypatch.setattr(_app, "create_app", create)
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    return served
+
+
+def _serve(*args: str) -> Result:
+    return CliRunner().invoke(serve, ["--upstream", "http://127.0.0.1:9/v1", *args])
+
+
+def test_guard_serve_reads_the_audit_key_from_a_file(
+    serve_without_listening: list[ProxySettings], tmp_path: Path
+) -> None:
+    key_file, audit = tmp_path / "audit.key", tmp_path / "audit.sqlite"
+    key_file.write_bytes(AUDIT_KEY + b"\n")
+    result = _serve("--audit-log", str(audit), "--audit-key", str(key_file))
+    assert result.exit_code == 0, result.output
+    (settings,) = serve_without_listening
+    assert settings.audit_key == AUDIT_KEY
+    assert verify(audit, key=AUDIT_KEY).keyed
+    assert str(AUDIT_KEY) not in repr(settings)
+
+
+def test_guard_serve_refuses_a_log_kept_with_another_key(
+    serve_without_listening: list[ProxySettings], tmp_path: Path
+) -> None:
+    key_file, audit = tmp_path / "audit.key", tmp_path / "audit.sqlite"
+    AuditLog(audit, key=AUDIT_KEY).close()
+    key_file.write_bytes(b"another key, 32 bytes or longer..")
+    result = _serve("--audit-log", str(audit), "--audit-key", str(key_file))
+    assert result.exit_code == 2
+    assert "'--audit-log'" in result.output and "does not match the key" in result.output
+    assert serve_without_listening == []
+
+
+def test_guard_serve_needs_an_audit_log_for_a_key(
+    serve_without_listening: list[ProxySettings], tmp_path: Path
+) -> None:
+    key_file = tmp_path / "audit.key"
+    key_file.write_bytes(AUDIT_KEY)
+    result = _serve("--audit-key", str(key_file))
+    assert result.exit_code == 2
+    assert "'--audit-key'" in result.output and "needs --audit-log" in result.output

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
-from support.model_apis import TEXT
+from offswitch.guard.audit import entries
+from support.model_apis import TEXT, guarding
 
 KEY = "sk-test-SECRET-2"
 
@@ -133,3 +136,39 @@ def test_an_upstream_error_event_ends_the_stream(guarded: str) -> None:
     _, events = ask(guarded, "error-and-calls", streamed=True)
     assert events[-1].type == "error"
     assert not [e for e in events if "function_call" in e.type]
+
+
+@pytest.mark.parametrize("kept", [{"previous_response_id": "resp_0"}, {"conversation": "conv_0"}])
+def test_a_conversation_kept_on_the_upstream_is_refused_and_audited(
+    model_apis: tuple[Any, str], tmp_path: Path, kept: dict[str, str]
+) -> None:
+    scripted, upstream = model_apis
+    audit = tmp_path / "audit.sqlite"
+    reached = len(scripted.requests)
+    with guarding(upstream, audit_path=audit) as url:
+        answer = httpx.post(f"{url}/v1/responses", json={"model": "allowed", "input": "go", **kept})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert (error["type"], error["code"]) == ("invalid_request_error", "server_history")
+    assert "--allow-server-history" in error["message"]
+    assert repr(next(iter(kept.values()))) in error["message"]
+    assert len(scripted.requests) == reached
+    (refusal,) = entries(audit, "refusal")
+    assert refusal.payload["path"] == "/v1/responses"
+    assert "kept on the upstream" in refusal.payload["reason"]
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_allow_server_history_judges_what_it_sees_and_marks_the_entries(
+    model_apis: tuple[Any, str], tmp_path: Path, streamed: bool
+) -> None:
+    audit = tmp_path / "audit.sqlite"
+    body = {"model": "shutdown", "input": "go", "previous_response_id": "resp_0"}
+    with guarding(model_apis[1], audit_path=audit, allow_server_history=True) as url:
+        answer = httpx.post(f"{url}/v1/responses", json={**body, "stream": streamed})
+    assert answer.status_code == 200
+    assert "offswitch guard blocked modify_var" in answer.text
+    marked = [entry.payload.get("unseen_history") for entry in entries(audit)]
+    kinds = [entry.kind for entry in entries(audit)]
+    assert sorted(kinds) == ["decision", "exchange"]
+    assert marked == ["previous_response_id 'resp_0'"] * 2

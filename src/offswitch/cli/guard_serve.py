@@ -6,19 +6,31 @@ from pathlib import Path
 
 import click
 
-from offswitch.guard.audit import AuditError, AuditLog
+from offswitch.guard.audit import AuditError, AuditLog, read_key
 from offswitch.guard.policy import PolicyError, load_policy
 
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 
 
-def _check_audit_log(path: Path) -> None:
+def _check_audit_log(path: Path, key: bytes | None) -> None:
     """Open the audit log once before serving, so a file that cannot be used is a clear
     error now rather than a failed start-up."""
     try:
-        AuditLog(path).close()
+        AuditLog(path, key=key).close()
     except AuditError as error:
         raise click.BadParameter(str(error), param_hint="'--audit-log'") from None
+
+
+def _audit_key(key_file: Path | None, audit_log: Path | None) -> bytes | None:
+    """The key in `--audit-key`'s file; None without one ($OFFSWITCH_AUDIT_KEY then)."""
+    if key_file is None:
+        return None
+    if audit_log is None:
+        raise click.BadParameter("a key needs --audit-log", param_hint="'--audit-key'")
+    try:
+        return read_key(key_file)
+    except AuditError as error:
+        raise click.BadParameter(str(error), param_hint="'--audit-key'") from None
 
 
 @click.command()
@@ -60,6 +72,14 @@ def _check_audit_log(path: Path) -> None:
     help="SQLite audit log of decisions and exchanges; none when omitted.",
 )
 @click.option(
+    "--audit-key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the key the audit log's head is kept with "
+    "(default: $OFFSWITCH_AUDIT_KEY; unkeyed when neither is set).",
+)
+@click.option(
     "--on-block",
     type=click.Choice(["message", "error"]),
     default="message",
@@ -89,6 +109,13 @@ def _check_audit_log(path: Path) -> None:
     help="While audit entries cannot be written: answer 503, or serve unrecorded.",
 )
 @click.option(
+    "--allow-server-history",
+    is_flag=True,
+    help="Serve Responses requests that continue a conversation kept on the upstream "
+    "(previous_response_id, conversation), judged against the history they carry and "
+    "marked in the audit log; refused (400) without this flag.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="info",
@@ -103,10 +130,12 @@ def serve(
     host: str,
     port: int,
     audit_log: Path | None,
+    key_file: Path | None,
     on_block: str,
     upstream_timeout: float,
     on_guard_error: str,
     on_audit_error: str,
+    allow_server_history: bool,
     log_level: str,
 ) -> None:
     """Serve the model APIs agent harnesses use (OpenAI Chat Completions and Responses,
@@ -122,6 +151,7 @@ def serve(
         policy = load_policy(policy_file)
     except PolicyError as error:
         raise click.BadParameter(str(error), param_hint="'--policy'") from None
+    key = _audit_key(key_file, audit_log)
     try:
         settings = ProxySettings(
             upstream=upstream,
@@ -129,16 +159,18 @@ def serve(
             gemini_upstream=gemini_upstream,
             policy=policy,
             audit_path=audit_log,
+            audit_key=key,
             on_block=on_block,
             upstream_timeout=upstream_timeout,
             on_guard_error=on_guard_error,
             on_audit_error=on_audit_error,
+            allow_server_history=allow_server_history,
         )
     except ValidationError as error:
         message = "; ".join(item["msg"].removeprefix("Value error, ") for item in error.errors())
         raise click.BadParameter(message, param_hint="'--upstream'") from None
     if audit_log is not None:
-        _check_audit_log(audit_log)
+        _check_audit_log(audit_log, key)
     click.echo(
         f"offswitch guard listening on http://{host}:{port}/v1, upstream {settings.upstream}, "
         f"policy {policy.name!r}, audit log {audit_log or 'none'}"

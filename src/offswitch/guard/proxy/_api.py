@@ -54,6 +54,11 @@ class Api(ABC):
     def history(self, request: dict[str, Any]) -> list[ToolCall]:
         """The assistant's earlier calls in the request, oldest first."""
 
+    def unseen_history(self, request: dict[str, Any]) -> str | None:
+        """What of the conversation the upstream keeps and the request only refers to
+        (the proxy cannot judge against it); None when the request carries all of it."""
+        return None
+
     def choices(self, request: dict[str, Any]) -> int:
         """How many alternative answers the request asks for."""
         return 1

@@ -116,6 +116,9 @@ class ProxySettings(BaseModel):
     None refuses the Gemini API."""
     policy: Policy
     audit_path: Path | None = None
+    audit_key: bytes | None = Field(default=None, repr=False)
+    """The key the audit log's head is kept with; None takes `$OFFSWITCH_AUDIT_KEY`
+    when it is set."""
     on_block: Literal["message", "error"] = "message"
     """`message`: remove stopped calls and explain them in the answer; `error`: answer
     HTTP 403 (in a stream, an error event) instead."""
@@ -127,6 +130,11 @@ class ProxySettings(BaseModel):
     on_audit_error: Literal["block", "allow"] = "block"
     """What happens while audit entries cannot be written: requests are answered 503,
     or served unrecorded."""
+    allow_server_history: bool = False
+    """Whether to serve requests that continue a conversation kept on the upstream
+    (Responses `previous_response_id`, `conversation`), judging their calls against
+    the history the request carries and marking their audit entries; else they are
+    refused (400)."""
 
     @field_validator("upstream")
     @classmethod
@@ -208,9 +216,9 @@ class AuditWriter:
     one succeeds again. `close` writes what is queued.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = path
-        self._log = AuditLog(path)
+        self._log = AuditLog(path, key=key)
         self._queue: queue.SimpleQueue[tuple[str, Mapping[str, Any], Future[None]] | None] = (
             queue.SimpleQueue()
         )
@@ -346,7 +354,8 @@ class GuardProxy:
         async with upstream_clients(self._timeout) as clients:
             self._clients = clients
             path = self.settings.audit_path
-            self._audit = AuditWriter(path) if path is not None else None
+            key = self.settings.audit_key
+            self._audit = AuditWriter(path, key) if path is not None else None
             try:
                 yield
             finally:
@@ -493,6 +502,24 @@ class GuardProxy:
         body = ERROR_SHAPES[where.family].error(status, message, "path_not_allowed")
         return JSONResponse(body, status_code=status)
 
+    def _refused_history(self, request: Request, where: Route, api: Api, unseen: str) -> Response:
+        """A request that continues a conversation the upstream keeps: refused, audited,
+        because its earlier calls, which sequence rules look back on, are out of sight."""
+        why = (
+            f"the request continues a conversation kept on the upstream ({unseen}), whose "
+            "earlier tool calls the guard cannot see; send the whole history in `input`, "
+            "or start the proxy with --allow-server-history to judge against what the "
+            "request carries"
+        )
+        message = f"offswitch guard refused {request.method} {where.path}: {why}; nothing was sent"
+        logger.warning("%s", message)
+        self.audit(
+            "refusal",
+            {"method": request.method, "path": where.path, "api": where.family, "reason": why},
+        )
+        body = api.error(400, message, "invalid_request_error", "server_history")
+        return JSONResponse(body, status_code=400)
+
     async def _relay_as_is(self, request: Request, where: Route) -> Response:
         """A path whose answer carries no model output: forwarded, returned as it came."""
         api = ERROR_SHAPES[where.family]
@@ -516,7 +543,10 @@ class GuardProxy:
         if payload is None:
             message = "offswitch guard: the request body is not a JSON object; nothing was sent"
             return JSONResponse(api.error(400, message, "invalid_request_error"), status_code=400)
-        exchange = Exchange(self, api, payload)
+        unseen = api.unseen_history(payload)
+        if unseen is not None and not self.settings.allow_server_history:
+            return self._refused_history(request, where, api, unseen)
+        exchange = Exchange(self, api, payload, unseen)
         if (problem := await self._audit_down()) is not None:
             return self._answer(exchange, 503, self._audit_failed(api, problem))
         upstream_url = str(self.settings.upstream_of(where.family))

@@ -71,10 +71,15 @@ class Ruling:
 class Exchange:
     """One request through the proxy: its history, decisions, audit writes and timings."""
 
-    def __init__(self, proxy: GuardProxy, api: Api, request: dict[str, Any]) -> None:
+    def __init__(
+        self, proxy: GuardProxy, api: Api, request: dict[str, Any], unseen: str | None = None
+    ) -> None:
         self.id = uuid4().hex
         self.api = api
         self.request = request
+        self.unseen_history = unseen
+        """What of the conversation the upstream keeps out of the proxy's sight (served
+        with `allow_server_history`); its audit entries say so."""
         self._proxy = proxy
         self.choices = api.choices(request)
         """How many choices the answer may hold; more than one, and each is judged in
@@ -194,7 +199,7 @@ class Exchange:
         )
         if self._proxy.auditing:
             entry = {"request_id": self.id, "choice": choice, **decision.model_dump(mode="json")}
-            self._written(self._proxy.audit("decision", entry))
+            self._written(self._proxy.audit("decision", self._marked(entry)))
 
     # -- the audit log ---------------------------------------------------------------
 
@@ -222,19 +227,23 @@ class Exchange:
         """Keep the request and its answer, as the client received it, in the audit log."""
         if not self._proxy.auditing:
             return
-        self._proxy.audit(
-            "exchange",
-            {
-                "request_id": self.id,
-                "api": self.api.name,
-                "status": status,
-                "verdict": self.verdict,
-                "request": self.request,
-                "response": response,
-                "upstream_ms": round(self.upstream_seconds * 1000, 3),
-                "guard_ms": round(self.guard_seconds * 1000, 3),
-            },
-        )
+        entry = {
+            "request_id": self.id,
+            "api": self.api.name,
+            "status": status,
+            "verdict": self.verdict,
+            "request": self.request,
+            "response": response,
+            "upstream_ms": round(self.upstream_seconds * 1000, 3),
+            "guard_ms": round(self.guard_seconds * 1000, 3),
+        }
+        self._proxy.audit("exchange", self._marked(entry))
+
+    def _marked(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """An audit entry, saying what history was out of sight when there was some."""
+        if self.unseen_history is None:
+            return entry
+        return {**entry, "unseen_history": self.unseen_history}
 
 
 def _fork(session: GuardSession) -> GuardSession:

@@ -12,6 +12,10 @@ the calls are judged together when the whole response comes (`response.completed
 `response.incomplete`, ...) or the stream ends, so that a refusal covers them all.
 Events that carry the whole response have their output judged and rewritten too,
 and sequence numbers are renumbered so that they stay consecutive.
+
+A request that continues a conversation the upstream keeps (`previous_response_id`,
+`conversation`) carries only its newest turns: `unseen_history` names what is missing,
+and the proxy refuses it unless told to judge against what it sees.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ CLIENT_CALLS = frozenset(
     }
 )
 """Output item types the client carries out (the provider runs the other `*_call`s)."""
+SERVER_HISTORY = ("previous_response_id", "conversation")
+"""Request fields that continue a conversation the upstream keeps: its earlier turns,
+and the calls in them, never pass through the proxy."""
 NOT_ARGUMENTS = frozenset({"type", "id", "call_id", "status", "name"})
 NOT_WORDS = "its command is not a list of words"
 
@@ -115,6 +122,14 @@ class Responses(Api):
         return [
             item_call(item) for item in (items if isinstance(items, list) else ()) if is_call(item)
         ]
+
+    def unseen_history(self, request: dict[str, Any]) -> str | None:
+        kept = [
+            f"{field} {request[field]!r}"
+            for field in SERVER_HISTORY
+            if request.get(field) not in (None, "")
+        ]
+        return ", ".join(kept) or None
 
     def error(self, status: int, message: str, kind: str, code: str | None = None) -> Any:
         return error_body(message, kind, code)
