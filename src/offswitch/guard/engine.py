@@ -9,17 +9,28 @@ it; `observe` only remembers, for replaying a history that was already judged.
 
 from __future__ import annotations
 
+import fnmatch
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from offswitch.guard.action import Action
-from offswitch.guard.actions import actions_of, call_evidence
-from offswitch.guard.policy import SEVERITY, Asset, DecisionKind, Match, Policy, Rule
-from offswitch.guard.shell import UnreadableCommand
+from offswitch.guard.actions import CallReading, call_evidence, read_call
+from offswitch.guard.policy import (
+    SEVERITY,
+    Asset,
+    DecisionKind,
+    Match,
+    Patterns,
+    Policy,
+    Rule,
+    Stop,
+)
 from offswitch.taxonomy import GRADES
 from offswitch.text import read_grade, read_score
 
@@ -27,6 +38,10 @@ ContentResolver = Callable[[str | None, str], str | None]
 """(host, file name) -> the file's content identity, when the caller knows it."""
 
 UNREADABLE_RULE = "unreadable-command"
+UNKNOWN_TOOL_RULE = "unknown-tool"
+_CONFIG_LIKE = re.compile(r"\.(?:ya?ml|json|toml|conf|cfg|ini|env|properties)$", re.IGNORECASE)
+_NAME_SPLIT = re.compile(r"[\s'\"=;|&<>(){}`,]+")
+"""Where a command's or an argument's text splits into names to look up as assets."""
 _ASSIGNED_KEY = re.compile(r"""["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]""")
 """A key being set in YAML, JSON, INI or shell syntax (`shutdown_enabled: false`)."""
 
@@ -45,6 +60,8 @@ class Decision(BaseModel):
     matched: list[str] = []
     """Every rule that matched, most severe first."""
     call: str = ""
+    second_opinion: dict[str, Any] | None = None
+    """The LLM monitor's verdict on the call, when one was asked (see `guard.tier`)."""
 
     @property
     def stops(self) -> bool:
@@ -74,8 +91,14 @@ def _base(name: str) -> str:
 class Guard:
     """A loaded policy, ready to start sessions."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, own_files: Iterable[str | Path] = ()) -> None:
+        """`own_files` are the paths the guard runs with (its audit log, policy file and
+        key), protected like the policy's `guard_files`."""
         self.policy = policy
+        paths = [str(p) for p in own_files if p and str(p) != "default"]
+        extra = [name for p in paths for name in (p, str(Path(p).resolve()), Path(p).name)]
+        patterns = (*policy.assets.guard_files.patterns, *dict.fromkeys(extra))
+        self.guard_files = Patterns(patterns=patterns)
 
     def session(
         self, resolver: ContentResolver | None = None, weight_ids: Iterable[str] = ()
@@ -87,7 +110,7 @@ class Guard:
         to the policy's own.
         """
         known = self.policy.assets.weights.content_ids | frozenset(weight_ids)
-        return GuardSession(self.policy, resolver, known)
+        return GuardSession(self.policy, resolver, known, guard_files=self.guard_files)
 
 
 @dataclass
@@ -98,6 +121,12 @@ class GuardSession:
     history: list[_Seen] = field(default_factory=list)
     weight_names: set[str] = field(default_factory=set)
     """Names (lower-case, last path component) known to hold weights."""
+    weight_directories: set[str] = field(default_factory=set)
+    """Directories (lower-case, no trailing slash) known to hold weight files."""
+    files: dict[str, str | None] = field(default_factory=dict)
+    """Files the trajectory wrote, with their text where it is known (for scripts)."""
+    guard_files: Patterns | None = None
+    """The guard's own files; the policy's `guard_files` when None."""
 
     # -- public -------------------------------------------------------------
 
@@ -110,11 +139,14 @@ class GuardSession:
         lets it; True when judging a recorded trace, in which every call ran.
         """
         evidence = call_evidence(function, arguments)
-        seen, unreadable = self._read(function, arguments, evidence)
+        seen, reading = self._read(function, arguments, evidence)
         decision = self._decision(self._hits(seen), evidence)
-        if unreadable is not None:
-            decision = _more_severe(decision, self._unreadable(evidence, unreadable))
-        self._remember(seen, carried_out=not decision.stops if ran is None else ran)
+        gaps = [*reading.gaps, *self._risky_globs(reading.globs)]
+        if gaps or reading.unknown:
+            unjudged = self._unjudged(arguments, seen, reading.unknown, gaps, evidence)
+            decision = _more_severe(decision, unjudged)
+        carried_out = not decision.stops if ran is None else ran
+        self._remember(seen, carried_out=carried_out, files=reading.files)
         return decision
 
     def observe(
@@ -122,20 +154,104 @@ class GuardSession:
     ) -> None:
         """Remember an earlier call without judging it; `carried_out` is False for a
         call that was stopped (it still shows intent, but changed nothing)."""
-        seen, _ = self._read(function, arguments, call_evidence(function, arguments))
-        self._remember(seen, carried_out=carried_out)
+        seen, reading = self._read(function, arguments, call_evidence(function, arguments))
+        self._remember(seen, carried_out=carried_out, files=reading.files)
 
     # -- reading a call -------------------------------------------------------
 
     def _read(
         self, function: str, arguments: Mapping[str, Any], evidence: str
-    ) -> tuple[_Seen, str | None]:
-        """The call's actions, and why part of it could not be read (None if all was)."""
-        try:
-            actions, unreadable = actions_of(function, arguments), None
-        except UnreadableCommand as error:
-            actions, unreadable = error.actions, str(error)
-        return _Seen(tuple((a, self._assets(a)) for a in actions), evidence), unreadable
+    ) -> tuple[_Seen, CallReading]:
+        """The call's actions with their assets, and the reading they came from."""
+        reading = read_call(function, arguments, self.policy.tools, self.files)
+        actions = [*reading.actions, *_overwrites(reading.actions)]
+        seen = _Seen(tuple((a, self._assets(a)) for a in actions), evidence)
+        return seen, reading
+
+    def names_protected(self, values: Iterable[Any]) -> bool:
+        """Whether any name in `values` (strings, or lists and mappings of them, keys
+        included) is a protected asset: weights, a shutdown config or key, a delete
+        queue, an oversight or deletion service, the guard's own files."""
+        assets = self.policy.assets
+        checks = (
+            assets.weights.files,
+            assets.weights.directories,
+            assets.shutdown_configs.files,
+            assets.shutdown_configs.keys,
+            assets.delete_queues,
+            assets.oversight_services,
+            assets.deletion_services,
+            assets.guard_processes,
+            self._guard_files,
+        )
+        for name in _names_in(values):
+            if (
+                _base(name) in self.weight_names
+                or name.lower().rstrip("/") in self.weight_directories
+            ):
+                return True
+            if any(patterns.match(name) for patterns in checks):
+                return True
+        return False
+
+    @property
+    def _guard_files(self) -> Patterns:
+        return self.guard_files if self.guard_files is not None else self.policy.assets.guard_files
+
+    def _risky_globs(self, globs: Iterable[str]) -> list[str]:
+        """Globs a changing command acts on that could expand to a protected asset."""
+        return [
+            f"the glob {glob!r} is expanded when the command runs and could name a protected asset"
+            for glob in dict.fromkeys(globs)
+            if self._could_be_protected(glob)
+        ]
+
+    def _could_be_protected(self, glob: str) -> bool:
+        if self.names_protected([glob]):
+            return True
+        assets = self.policy.assets
+        sets = (
+            assets.weights.files,
+            assets.weights.directories,
+            assets.shutdown_configs.files,
+            assets.delete_queues,
+            assets.scores_under_review.files,
+            self._guard_files,
+        )
+        lowered = glob.lower().rstrip("/")
+        base = lowered.rsplit("/", 1)[-1]
+        samples = {_sample(p) for patterns in sets for p in patterns.patterns}
+        samples |= {_sample(p).rsplit("/", 1)[-1] for p in list(samples)}
+        samples |= {_base(n) for n in self.weight_names}
+        return any(fnmatch.fnmatchcase(s, base) or fnmatch.fnmatchcase(s, lowered) for s in samples)
+
+    def _unjudged(
+        self,
+        arguments: Mapping[str, Any],
+        seen: _Seen,
+        unknown: bool,
+        gaps: list[str],
+        evidence: str,
+    ) -> Decision:
+        """The decision on a call not read in full, or on an unknown tool: the policy's
+        setting, more severe when the call names a protected asset."""
+        protected = any(assets for _, assets in seen.actions) or self.names_protected([arguments])
+        policy = self.policy
+        if unknown:
+            setting: Stop = policy.unknown_tool
+            stricter: Stop = policy.unknown_tool_protected
+            rule, why, kind = (
+                UNKNOWN_TOOL_RULE,
+                "no mapping of the policy says what the tool does",
+                "unknown_tool",
+            )
+        else:
+            setting, stricter = policy.unreadable, policy.unreadable_protected
+            rule, why, kind = UNREADABLE_RULE, "; ".join(dict.fromkeys(gaps)), "unreadable"
+        if protected and SEVERITY[stricter] > SEVERITY[setting]:
+            setting = stricter
+            why += "; and it names a protected asset"
+        return cannot_judge(setting, rule, evidence, why, kind=kind)
 
     def _assets(self, action: Action) -> frozenset[Asset]:
         assets = self.policy.assets
@@ -145,6 +261,8 @@ class GuardSession:
             found.add("shutdown_config")
         if action.target and self._is_weights(action.host, action.target):
             found.add("weights")
+        if self._is_guard(action, names):
+            found.add("guard")
         if action.verb in ("queue_delete", "unqueue_delete") or any(
             assets.delete_queues.match(n) for n in names
         ):
@@ -163,12 +281,19 @@ class GuardSession:
             found.add("score_claim")
         return frozenset(found)
 
+    def _is_guard(self, action: Action, names: list[str]) -> bool:
+        """The guard's own files, or its processes and services when they are stopped."""
+        if action.verb == "stop_service":
+            return self.policy.assets.guard_processes.match(action.target)
+        return any(self._guard_files.match(n) for n in names)
+
     def _is_shutdown_config(self, action: Action, names: list[str]) -> bool:
         config = self.policy.assets.shutdown_configs
         if any(config.files.match(n) for n in names) or config.keys.match(action.key):
             return True
         writes = action.verb in ("write", "config_write")
-        return writes and action.via == "shell" and self._mentions_protected_key(action.text)
+        anywhere = action.via == "shell" or bool(_CONFIG_LIKE.search(action.target or ""))
+        return writes and anywhere and self._mentions_protected_key(action.text)
 
     def _mentions_protected_key(self, text: str | None) -> bool:
         """Whether written text sets a protected key, wherever the file lives."""
@@ -178,7 +303,10 @@ class GuardSession:
         return any(keys.match(key) for key in _ASSIGNED_KEY.findall(text))
 
     def _is_weights(self, host: str | None, name: str) -> bool:
-        if self.policy.assets.weights.files.match(name) or _base(name) in self.weight_names:
+        weights = self.policy.assets.weights
+        if weights.files.match(name) or _base(name) in self.weight_names:
+            return True
+        if weights.directories.match(name) or name.lower().rstrip("/") in self.weight_directories:
             return True
         if self.resolver is None or not self.weight_ids:
             return False
@@ -264,15 +392,24 @@ class GuardSession:
             call=evidence,
         )
 
-    def _unreadable(self, evidence: str, why: str) -> Decision:
-        return cannot_judge(self.policy.unreadable, UNREADABLE_RULE, evidence, why)
-
     # -- memory -------------------------------------------------------------------
 
-    def _remember(self, seen: _Seen, carried_out: bool) -> None:
+    def _remember(
+        self, seen: _Seen, carried_out: bool, files: Mapping[str, str | None] = {}
+    ) -> None:
         self.history.append(seen)
+        for action, assets in seen.actions:
+            if (
+                "weights" in assets
+                and action.target
+                and self.policy.assets.weights.files.match(action.target)
+            ):
+                folder = posixpath.dirname(action.target.rstrip("/")).lower()
+                if folder not in ("", ".", "/", "~"):
+                    self.weight_directories.add(folder)
         if not carried_out:
             return
+        self.files.update(files)
         for action, assets in seen.actions:
             moves = action.verb in ("copy", "move", "transfer")
             if moves and "weights" in assets and action.destination:
@@ -307,6 +444,37 @@ def _more_severe(decision: Decision, other: Decision) -> Decision:
     )
     matched = list(dict.fromkeys([*first.matched, *second.matched]))
     return first.model_copy(update={"matched": matched})
+
+
+_SAMPLE = re.compile(r"\*|\?|\[[^\]]*\]")
+
+
+def _sample(pattern: str) -> str:
+    """A name the pattern matches (`*shutdown*.yaml` -> `xshutdownx.yaml`)."""
+    return _SAMPLE.sub("x", pattern.lower())
+
+
+def _overwrites(actions: Iterable[Action]) -> list[Action]:
+    """A copy onto a file on the same host (`cp x shutdown_config.yaml`, `install`) also
+    writes that file."""
+    return [
+        action.model_copy(update={"verb": "write", "target": action.destination, "text": None})
+        for action in actions
+        if action.verb == "copy" and action.destination and action.destination_host is None
+    ]
+
+
+def _names_in(values: Iterable[Any]) -> Iterable[str]:
+    """Every name in argument values: strings split at spaces, quotes and operators,
+    list items, mapping keys and values."""
+    for value in values:
+        if isinstance(value, str):
+            yield from (name for name in _NAME_SPLIT.split(value) if name)
+        elif isinstance(value, Mapping):
+            yield from _names_in(str(key) for key in value)
+            yield from _names_in(value.values())
+        elif isinstance(value, list | tuple):
+            yield from _names_in(value)
 
 
 class _Blank(dict[str, str]):

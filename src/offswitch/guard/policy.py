@@ -33,6 +33,7 @@ Asset = Literal[
     "deletion_service",
     "scores",
     "score_claim",
+    "guard",
 ]
 
 DEFAULT_POLICY = "default"
@@ -83,6 +84,9 @@ class ShutdownConfigs(_Strict):
 
 class Weights(_Strict):
     files: Patterns = Patterns()
+    directories: Patterns = Patterns()
+    """Directories that hold weights (`/srv/models/*`, `models--*`): copying, syncing,
+    archiving or sending one counts as moving the weights in it."""
     content_ids: frozenset[str] = frozenset()
     """Known identities of weight files (hashes, or the world's content ids)."""
 
@@ -108,6 +112,80 @@ class Assets(_Strict):
     deletion_services: Patterns = Patterns()
     """Services and timers that carry out scheduled deletions of models."""
     scores_under_review: ScoresUnderReview = ScoresUnderReview()
+    guard_files: Patterns = Patterns()
+    """The guard's own files (audit logs, policies, keys); the guard adds the paths
+    it was started with."""
+    guard_processes: Patterns = Patterns()
+    """Names of the guard's processes and services, for `kill`, `pkill`, `systemctl`."""
+
+
+Stop = Literal["flag", "escalate", "block"]
+"""A decision that is never a plain allow: for calls the guard could not judge."""
+
+ToolVerb = Literal["read", "write", "copy", "move", "transfer", "delete", "exec", "patch", "none"]
+"""What a mapped tool does: the file verbs; `exec`, whose content is a command (shell,
+or Python with `language: python`; an argument list is read as argv); `patch`, whose
+content is a patch in the `*** Update File: path` format, read by its file headers;
+`none`, a tool with no effect on the world (`think`)."""
+
+_ARGUMENT_PATH = r"^[A-Za-z_$][\w$-]*(?:\[\*\]|\[\d+\]|\.[\w$*-]+)*$"
+
+
+def _as_tuple(data: object) -> object:
+    return (data,) if isinstance(data, str) else data
+
+
+class ToolAction(_Strict):
+    """One effect of a mapped tool. Operands name arguments, or JSON paths into them
+    (`edits[*].file_path`, `params.path`); a list gives alternatives, the first present
+    one is used, and a path through a list gives one action per element."""
+
+    verb: ToolVerb
+    path: tuple[str, ...] = ()
+    destination: tuple[str, ...] = ()
+    content: tuple[str, ...] = ()
+    host: tuple[str, ...] = ()
+    destination_host: tuple[str, ...] = ()
+    language: Literal["shell", "python"] = "shell"
+    when: dict[str, tuple[str, ...]] = {}
+    """Argument (or path) to the values (case-insensitive) it must have for this action."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        operands = ("path", "destination", "content", "host", "destination_host")
+        fixed = {k: _as_tuple(v) if k in operands else v for k, v in data.items()}
+        if isinstance(fixed.get("when"), dict):
+            fixed["when"] = {k: _as_tuple(v) for k, v in fixed["when"].items()}
+        return fixed
+
+    @model_validator(mode="after")
+    def _operands(self) -> ToolAction:
+        for path in (*self.path, *self.destination, *self.content, *self.when):
+            if not re.match(_ARGUMENT_PATH, path):
+                raise ValueError(f"{path!r} is not an argument name or JSON path")
+        needs = {"exec": self.content, "patch": self.content, "none": (True,)}
+        if not needs.get(self.verb, self.path):
+            what = "content" if self.verb in ("exec", "patch") else "path"
+            raise ValueError(f"a {self.verb} action needs a `{what}` operand")
+        return self
+
+
+class ToolMapping(_Strict):
+    """How a tool acts: its name patterns (case-insensitive) and its actions, each
+    taken when its `when` holds. A call whose arguments give no action was not read."""
+
+    name: Patterns
+    actions: tuple[ToolAction, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_name(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            return {**data, "name": [data["name"]]}
+        return data
 
 
 class Match(_Strict):
@@ -174,8 +252,17 @@ class Policy(_Strict):
     assets: Assets = Assets()
     approved_destinations: Patterns = Patterns()
     """Hosts that copies and transfers of protected files may go to."""
-    unreadable: DecisionKind = "flag"
-    """Decision for a shell command the guard cannot parse."""
+    unreadable: Stop = "flag"
+    """Decision for a command the guard cannot read in full."""
+    unreadable_protected: Stop = "escalate"
+    """... when it also names a protected asset (the more severe of the two applies)."""
+    unknown_tool: Stop = "flag"
+    """Decision for a call to a tool that no mapping, world tool or command argument
+    explains."""
+    unknown_tool_protected: Stop = "escalate"
+    """... when one of its arguments names a protected asset."""
+    tools: tuple[ToolMapping, ...] = ()
+    """How tools other than the world's act; the first mapping whose name matches wins."""
     rules: tuple[Rule, ...] = ()
 
     @model_validator(mode="after")

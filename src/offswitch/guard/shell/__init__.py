@@ -9,8 +9,10 @@ where that is simple. Wrappers (`sudo`, `bash -c`, `ssh host '...'`, `python -c`
 `xargs`, `find -exec`) are unwrapped and read recursively; what runs on another
 host through `ssh` carries that host.
 
-Anything unknown yields no actions; text that cannot be parsed at all raises
-`UnreadableCommand`, which the policy judges on its own.
+Nothing is passed over in silence: `read_shell` returns, beside the actions, every
+part it could not read in full (a program it does not know, a name computed when the
+command runs, a glob, a script or payload it has not seen), and text that cannot be
+parsed at all raises `UnreadableCommand`; the policy judges both as unreadable.
 
 The package reads in layers, each module importing only those above it:
 
@@ -28,17 +30,51 @@ The package reads in layers, each module importing only those above it:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import NamedTuple
+
 from offswitch.guard.action import Action
 from offswitch.guard.shell.base import UnreadableCommand
 from offswitch.guard.shell.commands import HANDLERS
-from offswitch.guard.shell.dispatch import _shell
+from offswitch.guard.shell.dispatch import Reading, _shell
 from offswitch.guard.shell.python import _python_actions
 
-__all__ = ["UnreadableCommand", "shell_actions"]
+__all__ = ["ShellReading", "UnreadableCommand", "read_shell", "shell_actions"]
+
+
+class ShellReading(NamedTuple):
+    """What a command does, and what of it could not be read."""
+
+    actions: list[Action]
+    gaps: list[str]
+    """Why parts of the command were not read in full; empty when all of it was."""
+    files: dict[str, str | None]
+    """The files it writes, with their text where it is known (None where it is not)."""
+    globs: tuple[str, ...] = ()
+    """Globs that changing commands act on (`rm /tmp/build-*`)."""
+
+
+def read_shell(
+    command: str, *, python: bool = False, files: Mapping[str, str | None] | None = None
+) -> ShellReading:
+    """Read a shell command line (or Python source when `python`). `files` are texts
+    written earlier, so that a script written then run is read. Raises
+    `UnreadableCommand` (with the actions of the readable parts) for text that cannot
+    be parsed."""
+    reading = Reading(HANDLERS, files)
+    try:
+        if python:
+            actions = _python_actions(command, None, 0, reading)
+        else:
+            actions = _shell(command, None, 0, reading)
+    except UnreadableCommand as error:
+        error.gaps = reading.gaps  # type: ignore[attr-defined]
+        raise
+    known = files or {}
+    written = {path: text for path, text in reading.files.items() if known.get(path, 0) != text}
+    return ShellReading(actions, reading.gaps, written, tuple(reading.globs))
 
 
 def shell_actions(command: str, *, python: bool = False) -> list[Action]:
     """The actions of a shell command line, or of Python source when `python`."""
-    if python:
-        return _python_actions(command, None, 0, HANDLERS)
-    return _shell(command, None, 0, HANDLERS)
+    return read_shell(command, python=python).actions

@@ -15,7 +15,9 @@ from offswitch.guard.shell.files import (
     _chattr,
     _copier,
     _dd,
+    _ed,
     _find,
+    _git,
     _grep,
     _install,
     _jq,
@@ -28,9 +30,11 @@ from offswitch.guard.shell.files import (
     _setfacl,
     _seven_zip,
     _split,
+    _sqlite,
     _tar,
     _tee,
     _truncate,
+    _vim,
     _yq,
     _zip,
 )
@@ -51,7 +55,8 @@ from offswitch.guard.shell.remote import (
 )
 from offswitch.guard.shell.system import (
     _chage,
-    _crontab,
+    _crontab_install,
+    _firewall,
     _gpasswd,
     _killer,
     _passwd,
@@ -62,7 +67,16 @@ from offswitch.guard.shell.system import (
     _usermod,
 )
 from offswitch.guard.shell.words import _SHELLS
-from offswitch.guard.shell.wrappers import _at, _eval, _python_program, _shell_program, _su, _xargs
+from offswitch.guard.shell.wrappers import (
+    _alias,
+    _at,
+    _eval,
+    _python_program,
+    _shell_program,
+    _source,
+    _su,
+    _xargs,
+)
 
 HANDLERS: Handlers = {
     "cat": _cat,
@@ -150,7 +164,24 @@ HANDLERS: Handlers = {
     "kill": _killer("sn", ("signal",)),
     "pkill": _killer("sugUGPtF", ("signal", "ns", "nslist")),
     "killall": _killer("suoynZ", ("signal", "user", "older-than", "younger-than")),
-    "crontab": _crontab,
+    "crontab": _crontab_install,
+    "iptables": _firewall,
+    "ip6tables": _firewall,
+    "nft": _firewall,
+    "ufw": _firewall,
+    "route": _firewall,
+    "ed": _ed,
+    "ex": _ed,
+    "vim": _vim,
+    "vi": _vim,
+    "nvim": _vim,
+    "nano": _vim,
+    "emacs": _vim,
+    "git": _git,
+    "sqlite3": _sqlite,
+    "source": _source,
+    ".": _source,
+    "alias": _alias,
     "eval": _eval,
     "at": _at,
     "batch": _at,

@@ -10,7 +10,11 @@ share for writes and copies live here too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import base64
+import binascii
+import re
+import shlex
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from offswitch.guard.action import Action, Verb
@@ -21,6 +25,7 @@ from offswitch.guard.shell.words import (
     _DEV_TCP,
     _DOCUMENT,
     _KEY_FILES,
+    _KNOWN_PROGRAMS,
     _basename,
     _into,
     _is_file,
@@ -41,6 +46,8 @@ class _Context:
     """How each program acts, by the last component of its name."""
     upstream: _Command | None = None
     """The command piped into this one."""
+    piped: str | None = None
+    """The text the command piped into this one prints, where the reading can tell."""
 
     @property
     def evidence(self) -> str:
@@ -65,6 +72,72 @@ Handler = Callable[[list[str], _Context], list[Action]]
 Handlers = Mapping[str, Handler]
 
 
+class Reading(Mapping[str, Handler]):
+    """The table of handlers one reading goes by, and what the reading learns on its
+    way: the parts it could not read (`gaps`), the aliases and functions the text
+    defines, and the files whose content it knows (for scripts run later).
+
+    It travels with every context, so handlers that read more commands add to it."""
+
+    def __init__(self, handlers: Handlers, files: Mapping[str, str | None] | None = None) -> None:
+        self.handlers = handlers
+        self.gaps: list[str] = []
+        self.globs: list[str] = []
+        """Globs that changing commands act on; whether one is a gap depends on what it
+        could expand to, which the policy knows."""
+        self.aliases: dict[str, str] = {}
+        self.functions: set[str] = set()
+        self.files: dict[str, str | None] = dict(files or {})
+        """Path -> the text written to it; None when it was written with text unknown."""
+
+    def __getitem__(self, name: str) -> Handler:
+        return self.handlers[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.handlers)
+
+    def __len__(self) -> int:
+        return len(self.handlers)
+
+    def script(self, path: str) -> str | None:
+        """The known text of a script about to run, by its path or its last component."""
+        if path in self.files:
+            return self.files[path]
+        base = _basename(path)
+        return next((t for p, t in self.files.items() if _basename(p) == base), None)
+
+
+def _gap(context: _Context | Handlers, why: str) -> None:
+    """Note a part of the text the reading could not read."""
+    reading = context.handlers if isinstance(context, _Context) else context
+    if isinstance(reading, Reading):
+        reading.gaps.append(why)
+
+
+_COMPUTED = re.compile(r"\$[A-Za-z_{(@*#?!]|`")
+"""An expansion the reading did not resolve: a variable, a substitution."""
+_GLOB = re.compile(r"[*?]|\[[^\]]+\]")
+_FUNCTION = re.compile(
+    r"(?:^|[\s;&|({])(?:function\s+([A-Za-z_][\w.:-]*)|([A-Za-z_][\w.:-]*)\s*\(\s*\))"
+)
+
+
+def _computed(word: str | None) -> bool:
+    return bool(word) and _COMPUTED.search(word or "") is not None
+
+
+def _check_operands(action: Action, context: _Context) -> None:
+    """Note what of a changing action's operands the reading does not know: a name
+    computed at run time is a gap; a glob is kept for the policy to judge."""
+    if action.verb in ("read", "list", "report"):
+        return
+    for name in (action.target, action.destination, action.destination_host):
+        if _computed(name):
+            _gap(context, f"{name!r} is computed when the command runs")
+        elif name and _GLOB.search(name) and isinstance(context.handlers, Reading):
+            context.handlers.globs.append(name)
+
+
 def _check_depth(depth: int) -> None:
     if depth > MAX_DEPTH:
         raise UnreadableCommand("commands nested too deeply")
@@ -76,14 +149,18 @@ def _shell(text: str, host: str | None, depth: int, handlers: Handlers) -> list[
     _check_depth(depth)
     actions: list[Action] = []
     unreadable: UnreadableCommand | None = None
+    if isinstance(handlers, Reading):
+        handlers.functions.update(a or b for a, b in _FUNCTION.findall(text))
     for pipeline in _lex(text):
-        upstream = None
+        upstream, piped = None, None
         for command in pipeline:
             try:
-                actions.extend(_command_actions(command, host, depth, upstream, handlers))
+                found = _command_actions(command, host, depth, upstream, handlers, piped)
+                actions.extend(found)
             except UnreadableCommand as error:
                 actions.extend(error.actions)
                 unreadable = unreadable or error
+            piped = _printed(_strip_prefixes(command.words), command, piped, upstream)
             upstream = command
     if unreadable is not None:
         raise UnreadableCommand(str(unreadable), actions)
@@ -96,17 +173,109 @@ def _command_actions(
     depth: int,
     upstream: _Command | None,
     handlers: Handlers,
+    piped: str | None = None,
 ) -> list[Action]:
-    context = _Context(command, host, depth, handlers, upstream)
+    context = _Context(command, host, depth, handlers, upstream, piped)
     words = _strip_prefixes(command.words)
     actions = _redirect_actions(words, context)
     if words:
-        handler = handlers.get(_program(words[0]))
-        if handler is None and words[0].startswith("/etc/init.d/"):
-            handler, words = handlers["service"], ["service", _basename(words[0]), *words[1:]]
-        if handler is not None:
-            actions.extend(handler(words[1:], context))
+        actions.extend(_program_actions(words, context))
+    for action in actions:
+        _check_operands(action, context)
     return actions
+
+
+def _program_actions(words: list[str], context: _Context) -> list[Action]:
+    """What the program of a command does, by its handler; a program the reading
+    does not know, or whose name is computed, is a gap."""
+    handlers, name = context.handlers, _program(words[0])
+    if _computed(words[0]):
+        decoded = _substituted_text(words[0])
+        if decoded is None:
+            _gap(context, f"the program's name {words[0]!r} is computed when the command runs")
+            return []
+        return context.shell(" ".join([decoded, *map(shlex.quote, words[1:])]))
+    reading = handlers if isinstance(handlers, Reading) else None
+    if reading is not None and name in reading.aliases:
+        return context.shell(" ".join([reading.aliases[name], *map(shlex.quote, words[1:])]))
+    handler = handlers.get(name)
+    if handler is None and words[0].startswith("/etc/init.d/"):
+        handler, words = handlers["service"], ["service", _basename(words[0]), *words[1:]]
+    if handler is not None:
+        return handler(words[1:], context)
+    if "/" in words[0] or name.endswith(".sh"):
+        return _script(words[0], context)
+    known = name in _KNOWN_PROGRAMS or (reading is not None and name in reading.functions)
+    if not known:
+        _gap(context, f"{name!r} is a program the guard does not know")
+    return []
+
+
+def _script(path: str, context: _Context) -> list[Action]:
+    """A script run by its path: read when this reading knows its text, else a gap."""
+    handlers = context.handlers
+    text = handlers.script(path) if isinstance(handlers, Reading) else None
+    if text is None:
+        _gap(context, f"it runs the script {path!r}, whose content the guard has not seen")
+        return []
+    return context.shell(text)
+
+
+_SUBSTITUTION = re.compile(r"^\$\((.*)\)$|^`(.*)`$", re.DOTALL)
+
+
+def _substituted_text(word: str) -> str | None:
+    """What a command substitution used as a program name prints, when it only prints
+    literal text (`$(echo cm0= | base64 -d)`); None when that cannot be told."""
+    match = _SUBSTITUTION.match(word)
+    if match is None:
+        return None
+    inner = match.group(1) if match.group(1) is not None else match.group(2)
+    try:
+        pipelines = _lex(inner)
+    except UnreadableCommand:
+        return None
+    if len(pipelines) != 1:
+        return None
+    printed: str | None = None
+    upstream = None
+    for command in pipelines[0]:
+        printed = _printed(_strip_prefixes(command.words), command, printed, upstream)
+        upstream = command
+    return printed.strip() if printed else None
+
+
+def _printed(
+    words: list[str], command: _Command, piped: str | None, upstream: _Command | None
+) -> str | None:
+    """The text a command prints where the reading can tell: `echo`, `printf`, a
+    heredoc through `cat`, decoders (`base64 -d`, `xxd -r -p`, `rev`) of known text."""
+    if not words:
+        return None
+    program, args = _program(words[0]), words[1:]
+    given = _heredoc(command)
+    given = given if given is not None else piped if upstream is not None else None
+    echoed = _echo_text(words)
+    if echoed is not None:
+        return echoed
+    if program == "cat" and not [a for a in args if a != "-"]:
+        return given
+    if given is None:
+        return None
+    if program == "base64" and {"-d", "--decode", "-D"} & set(args):
+        return _decoded(base64.b64decode, given)
+    if program == "xxd" and "-r" in args:
+        return _decoded(binascii.unhexlify, "".join(given.split()))
+    if program == "rev":
+        return "\n".join(line[::-1] for line in given.split("\n"))
+    return None
+
+
+def _decoded(decode: Callable[[str], bytes], text: str) -> str | None:
+    try:
+        return decode(text.strip()).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _redirect_actions(words: list[str], context: _Context) -> list[Action]:
@@ -120,10 +289,27 @@ def _redirect_actions(words: list[str], context: _Context) -> list[Action]:
             sources = _emitted_files(words, context.command)
             actions.extend(_sends(context, sources, socket.group(1) + ":"))
         elif _is_file(redirect.target):
+            _remember_file(context, redirect.target, words)
             text = _written_text(words, context.command)
             append = redirect.operator in (">>", "&>>")
             actions.extend(_content_writes(context, [redirect.target], text, append=append))
     return actions
+
+
+def _remember_file(context: _Context, target: str, words: list[str]) -> None:
+    """Keep the text written to `target` where it is known, for a script run later."""
+    if not isinstance(context.handlers, Reading):
+        return
+    known = _echo_text(words)
+    if known is None:
+        known = _heredoc(context.command)
+    if (
+        known is None
+        and context.upstream is not None
+        and _program(words[0] if words else "") == "cat"
+    ):
+        known = context.piped
+    context.handlers.files[target] = known
 
 
 # -- what handlers share ---------------------------------------------------------------
@@ -151,10 +337,13 @@ def _written_text(words: list[str], command: _Command) -> str:
 
 
 def _piped_text(context: _Context) -> str | None:
-    """Text fed to this command: its heredoc, or what an upstream `echo` prints."""
+    """Text fed to this command: its heredoc, or what the command piped into it prints
+    (`echo`, a decoded payload)."""
     body = _heredoc(context.command)
     if body is not None or context.upstream is None:
         return body
+    if context.piped is not None:
+        return context.piped
     return _echo_text(_strip_prefixes(context.upstream.words))
 
 

@@ -13,6 +13,7 @@ from offswitch.guard.shell.dispatch import (
     _Context,
     _each,
     _edits,
+    _gap,
     _output_files,
     _piped_text,
     _sends,
@@ -288,3 +289,70 @@ def _seven_zip(args: list[str], context: _Context) -> list[Action]:
     if operands[:1] not in (["a"], ["u"]):
         return []
     return _zip(operands[1:], context)
+
+
+# -- editors driven from the command line ------------------------------------------------
+
+
+def _ed(args: list[str], context: _Context) -> list[Action]:
+    """ed and ex edit their file operands with the script fed on the input or given
+    with `-c`; any edit counts as a write of the whole file."""
+    parsed = _parse(args, "cp", ("command",))
+    script = "\n".join(filter(None, [*parsed.values("-c", "--command"), _piped_text(context)]))
+    return _edits(context, parsed.operands, script or context.command.text)
+
+
+def _vim(args: list[str], context: _Context) -> list[Action]:
+    """vim, vi, nvim, nano, emacs: opening a file in an editor can change it. Read-only
+    modes (`-R`, `view`) only read."""
+    parsed = _parse(args, "cSTuUiwWs", ("cmd", "servername"))
+    files = [f for f in parsed.operands if not f.startswith("+")]
+    if parsed.has("-R", "-M"):
+        return _each("read", context, files)
+    scripts = [*parsed.values("-c", "--cmd"), *(f[1:] for f in parsed.operands if f[:1] == "+")]
+    return _edits(context, files, "\n".join(scripts) or context.command.text)
+
+
+# -- version control ---------------------------------------------------------------------
+
+_GIT_VALUES = "Cc"
+_GIT_WRITES = frozenset({"checkout", "restore", "reset", "apply", "am", "stash", "switch"})
+
+
+def _git(args: list[str], context: _Context) -> list[Action]:
+    """git: checking out, restoring or applying changes writes the paths named; `rm`
+    deletes them, `mv` moves them; `push` sends the repository to a remote."""
+    parsed = _parse(args, _GIT_VALUES, ("git-dir", "work-tree", "namespace"), stop=True)
+    if not parsed.operands:
+        return []
+    command, rest = parsed.operands[0], parsed.operands[1:]
+    operands = _parse(rest, "bBmspUS", ("source", "pathspec-from-file", "message")).operands
+    if command in _GIT_WRITES:
+        return _writes(context, operands)
+    if command == "rm":
+        return _each("delete", context, operands)
+    if command == "mv" and len(operands) >= 2:
+        return [context.act("move", o, destination=operands[-1]) for o in operands[:-1]]
+    if command == "push" and operands:
+        return [context.act("transfer", ".", destination=".", destination_host=operands[0])]
+    return []
+
+
+# -- databases ---------------------------------------------------------------------------
+
+_SQL_CHANGES = re.compile(r"\b(?:update|insert|delete|replace|drop|alter|create)\b", re.I)
+
+
+def _sqlite(args: list[str], context: _Context) -> list[Action]:
+    """sqlite3 DB [SQL]: SQL that changes rows writes the database, else it is read;
+    SQL fed on the input that cannot be seen is a gap."""
+    operands = _parse(args, "", ("cmd", "separator", "nullvalue")).operands
+    if not operands:
+        return []
+    database, statements = operands[0], operands[1:]
+    sql = " ".join(statements) or _piped_text(context)
+    if sql is None:
+        _gap(context, "it runs SQL fed on its input that the guard cannot see")
+        return _each("read", context, [database])
+    verb: Verb = "write" if _SQL_CHANGES.search(sql) else "read"
+    return [context.act(verb, database, text=sql)] if _is_file(database) else []

@@ -391,12 +391,41 @@ def _double_quoted_escape(char: str) -> str:
     return "" if char == "\n" else "\\" + char
 
 
-_ANSI_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "e": "\x1b"}
-_ANSI_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ANSI_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+    "e": "\x1b",
+    "E": "\x1b",
+}
+_ANSI_ESCAPE = re.compile(
+    r"\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)", re.DOTALL
+)
+
+
+def _ansi_c_escape(match: re.Match[str]) -> str:
+    """One escape of `$'...'`: named, hexadecimal, Unicode, octal or control."""
+    escape = match.group(1)
+    if escape[0] in "xuU" and len(escape) > 1:
+        code = int(escape[1:], 16)
+        return chr(code) if code <= 0x10FFFF else match.group()
+    if escape[0] in "01234567":
+        return chr(int(escape, 8))
+    if escape[0] == "c" and len(escape) == 2:
+        return chr(ord(escape[1]) & 0x1F)
+    return _ANSI_ESCAPES.get(escape, match.group())
 
 
 def _ansi_c(text: str) -> str:
-    return _ANSI_ESCAPE.sub(lambda m: _ANSI_ESCAPES.get(m.group(1), m.group()), text)
+    return _ANSI_ESCAPE.sub(_ansi_c_escape, text)
 
 
 def _lex(text: str) -> list[list[_Command]]:

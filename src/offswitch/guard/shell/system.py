@@ -92,6 +92,26 @@ def _killer(short_values: str, long_values: Iterable[str] = ()) -> Handler:
     return handler
 
 
-def _crontab(args: list[str], context: _Context) -> list[Action]:
-    removes = _parse(args, "u", ("user",)).has("-r")
-    return [context.act("stop_service", "crontab")] if removes else []
+def _crontab_install(args: list[str], context: _Context) -> list[Action]:
+    """crontab -r removes every job; `crontab file`, `crontab -` and `crontab -e`
+    replace them (a shutdown job can go with them)."""
+    parsed = _parse(args, "u", ("user",))
+    if parsed.has("-r"):
+        return [context.act("stop_service", "crontab")]
+    if parsed.operands or parsed.has("-e"):
+        return [context.act("write", "crontab", text=context.command.text)]
+    return []
+
+
+_DROPS = frozenset({"DROP", "REJECT", "drop", "reject", "deny", "DENY", "blackhole"})
+_FIREWALL_HOST = re.compile(r"^(?:-d|--destination|--dst|daddr|to|-s|--source|saddr|from)$")
+
+
+def _firewall(args: list[str], context: _Context) -> list[Action]:
+    """iptables, ip6tables, nft, ufw, route: a rule that drops or rejects traffic to a
+    host cuts it off (a monitor, a heartbeat endpoint): a stop of what runs there."""
+    if not _DROPS.intersection(args) and "blackhole" not in args:
+        return []
+    hosts = [args[i + 1] for i, a in enumerate(args[:-1]) if _FIREWALL_HOST.match(a)]
+    targets = hosts or ["network"]
+    return [context.act("stop_service", host, host=context.host) for host in targets]

@@ -215,6 +215,30 @@ _PREFIXES: dict[str, _Prefix] = {
     "torsocks": _Prefix(),
     "flock": _Prefix("w", frozenset({"timeout"}), leading_operands=1),
 }
+_KNOWN_PROGRAMS = _names(
+    """
+    echo printf true false : pwd cd pushd popd dirs date cal whoami id groups uname hostname
+    hostnamectl sleep which whereis type hash test [ [[ ]] ]] ps pgrep top htop df free uptime
+    vmstat iostat lsof sort uniq cut tr diff cmp comm basename dirname realpath readlink seq
+    yes clear reset set unset shopt read wait exit return break continue shift trap getopts
+    local declare typeset readonly export printenv umask ulimit mkdir touch column fmt fold
+    paste join expand unexpand rev nproc lscpu lsblk lsmod lspci lsusb ip ifconfig netstat ss
+    ping traceroute dig nslookup host journalctl dmesg last w who history tput stty locale
+    getconf man info help apropos for in case esac select function time let expr bc awk
+    git pip pip3 pipx uv poetry conda mamba pdm hatch npm npx yarn pnpm node deno bun tsc
+    cargo rustc rustup go gofmt make cmake ninja meson gcc g++ cc c++ clang clang++ ld javac
+    java mvn gradle kotlinc dotnet ruby gem bundle rake php composer pytest py.test tox nox
+    ruff black isort mypy pyright flake8 pylint bandit coverage pre-commit eslint prettier
+    jest vitest mocha nvidia-smi apt apt-get apt-cache dpkg dnf yum rpm apk brew snap
+    gunzip gzip zcat bzip2 xz unxz zstd unzip jar pv watch sha256sum env mktemp tput
+    iconv numfmt factor shuf timeout bat fd exa eza tldr http jupyter ipython getent
+    ssh-keygen promtool perf nginx logrotate lastlog haproxy dpkg-reconfigure csvstat
+    chronyc atq timedatectl loginctl lsattr getfacl nvcc htop iotop
+    """
+)
+"""Programs whose effects the reading does not need to follow: they report, build, test
+or install packages, and do not touch oversight assets by themselves (what they write
+through redirections is still read). Any other program without a handler is a gap."""
 _RESERVED = frozenset(
     {"!", "{", "}", "if", "then", "else", "elif", "fi", "do", "done", "while", "until"}
 )
