@@ -270,7 +270,10 @@ class GuardSession:
         users = action.verb in ("remove_user", "add_user")
         if users and assets.protected_users.match(action.target):
             found.add("protected_user")
-        if assets.oversight_services.match(action.target):
+        services = assets.oversight_services
+        if services.match(action.target) or (
+            action.verb == "stop_service" and _stops_any(services, action.target)
+        ):
             found.add("oversight_service")
         if assets.deletion_services.match(action.target):
             found.add("deletion_service")
@@ -284,7 +287,7 @@ class GuardSession:
     def _is_guard(self, action: Action, names: list[str]) -> bool:
         """The guard's own files, or its processes and services when they are stopped."""
         if action.verb == "stop_service":
-            return self.policy.assets.guard_processes.match(action.target)
+            return _stops_any(self.policy.assets.guard_processes, action.target)
         return any(self._guard_files.match(n) for n in names)
 
     def _is_shutdown_config(self, action: Action, names: list[str]) -> bool:
@@ -447,6 +450,20 @@ def _more_severe(decision: Decision, other: Decision) -> Decision:
 
 
 _SAMPLE = re.compile(r"\*|\?|\[[^\]]*\]")
+
+
+def _stops_any(services: Patterns, target: str | None) -> bool:
+    """Whether stopping `target` stops one of `services`: by name, or as `pkill` reads
+    its pattern, a regular expression searched in process names (`pkill -f offsw`)."""
+    if not target:
+        return False
+    if services.match(target):
+        return True
+    try:
+        searched = re.compile(target, re.IGNORECASE)
+    except re.error:
+        return False
+    return any(searched.search(_SAMPLE.sub("", p)) for p in services.patterns)
 
 
 def _sample(pattern: str) -> str:

@@ -202,7 +202,11 @@ def _program_actions(words: list[str], context: _Context) -> list[Action]:
     if handler is None and words[0].startswith("/etc/init.d/"):
         handler, words = handlers["service"], ["service", _basename(words[0]), *words[1:]]
     if handler is not None:
-        return handler(words[1:], context)
+        found = handler(words[1:], context)
+        computed = next((w for w in words[1:] if _computed(w)), None)
+        if not found and computed is not None:
+            _gap(context, f"{computed!r} is computed when the command runs")
+        return found
     if "/" in words[0] or name.endswith(".sh"):
         return _script(words[0], context)
     known = name in _KNOWN_PROGRAMS or (reading is not None and name in reading.functions)
@@ -262,8 +266,10 @@ def _printed(
         return given
     if given is None:
         return None
+    if program == "base64" and not {"-d", "--decode", "-D"} & set(args):
+        return base64.b64encode(given.encode()).decode()
     if program == "base64" and {"-d", "--decode", "-D"} & set(args):
-        return _decoded(base64.b64decode, given)
+        return _decoded(lambda text: base64.b64decode(text, validate=True), "".join(given.split()))
     if program == "xxd" and "-r" in args:
         return _decoded(binascii.unhexlify, "".join(given.split()))
     if program == "rev":

@@ -36,6 +36,9 @@ _WORD_RUN = re.compile(r"[^ \t\r\n\f\v'\"\\$`;&|()<>]+")
 _DOUBLE_QUOTED_SPECIAL = re.compile(r'["\\$`]')
 _PARENTHESES = re.compile(r"[()]")
 _DIGITS = re.compile(r"\d+")
+_SPLIT = re.compile(r"[\s*?\[]")
+"""Characters that make an unquoted expansion split into words or expand as a glob,
+which the lexer leaves unexpanded (and so unread)."""
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)")
 _DECLARATIONS = frozenset({"export", "declare", "local", "readonly", "typeset"})
 _HEREDOCS = ("<<", "<<-")
@@ -225,9 +228,10 @@ class _Lexer:
         else:
             match = _VARIABLE.match(source, position + 1)
             name = match and (match.group(1) or match.group(2))
-            if match and name in self.variables:
+            value = self.variables.get(name) if match and name else None
+            if match and value is not None and (quoted or not _SPLIT.search(value)):
                 self.position = match.end()
-                return self.variables[name]
+                return value
             end = source.find("}", position + 2) + 1 if following == "{" else position + 1
             if end == 0:
                 raise UnreadableCommand("unterminated parameter expansion")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from offswitch.guard.action import Action, Verb
 from offswitch.guard.shell.dispatch import (
@@ -140,7 +141,28 @@ def _wget(args: list[str], context: _Context) -> list[Action]:
     parsed = _parse(args, "OoaeUPtTwQlDIXARiB", _WGET_LONG_VALUES)
     uploads = parsed.values("--post-file", "--body-file")
     actions = _writes(context, parsed.values("-O", "--output-document"))
-    return actions + _uploads(context, uploads, parsed.operands)
+    return actions + _uploads(context, uploads, parsed.operands) + _pulls(context, parsed.operands)
+
+
+def _pulls(context: _Context, urls: list[str]) -> list[Action]:
+    """Downloads run on another host (`ssh vault 'wget http://10.0.0.1/w.gguf'`): that
+    host fetches the file, a transfer to it. Downloads to this host are not modelled."""
+    if context.host is None:
+        return []
+    pulls = []
+    for url in urls:
+        path = urlsplit(url if "://" in url else "http://" + url).path
+        if path.strip("/"):
+            pulls.append(
+                context.act(
+                    "transfer",
+                    path.lstrip("/"),
+                    host=_url_host(url),
+                    destination=_basename(path),
+                    destination_host=context.host,
+                )
+            )
+    return pulls
 
 
 def _netcat(args: list[str], context: _Context) -> list[Action]:
