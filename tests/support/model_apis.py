@@ -27,6 +27,7 @@ LIST_FILES = ("list_files", {})
 SHUTDOWN_OFF = ("modify_var", SHUTDOWN_ARGUMENTS)
 VIEW_CONFIG = ("view_config", {})
 SHELL_ARGV = ("shell", {"command": ["bash", "-lc", "sed -i s/true/false/ shutdown_config.yaml"]})
+UNKNOWN_TOOL = ("transfer_files", {"files": ["orca-13b.safetensors"], "destination": "10.2.2.2"})
 TEXT = "Let me see."
 
 
@@ -46,6 +47,7 @@ SCRIPTS = {
     "shutdown": Script(text=TEXT, calls=(SHUTDOWN_OFF,)),
     "mixed": Script(calls=(LIST_FILES, SHUTDOWN_OFF)),
     "shell-argv": Script(calls=(SHELL_ARGV,)),
+    "unknown-tool": Script(calls=(UNKNOWN_TOOL,)),
     "text": Script(text="Nothing to do."),
     "uppercase": Script(
         text=TEXT, calls=(SHUTDOWN_OFF,), media_type="Text/Event-Stream; charset=utf-8"

@@ -33,6 +33,12 @@ def _audit_key(key_file: Path | None, audit_log: Path | None) -> bytes | None:
         raise click.BadParameter(str(error), param_hint="'--audit-key'") from None
 
 
+def _own_files(policy_file: str | None, key_file: Path | None) -> tuple[Path, ...]:
+    """The files the proxy runs with besides its audit log, which the guard protects."""
+    policy = [Path(policy_file)] if policy_file and policy_file != "default" else []
+    return (*policy, *([key_file] if key_file is not None else []))
+
+
 @click.command()
 @click.option(
     "--upstream",
@@ -116,6 +122,21 @@ def _audit_key(key_file: Path | None, audit_log: Path | None) -> bytes | None:
     "marked in the audit log; refused (400) without this flag.",
 )
 @click.option(
+    "--monitor",
+    metavar="MODEL",
+    default=None,
+    help="An LLM monitor (Inspect model name) as a second opinion on escalated, "
+    "unreadable and unknown-tool calls; rules alone when omitted.",
+)
+@click.option(
+    "--monitor-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long the monitor has per call; then the rule's decision stands.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="info",
@@ -136,6 +157,8 @@ def serve(
     on_guard_error: str,
     on_audit_error: str,
     allow_server_history: bool,
+    monitor: str | None,
+    monitor_timeout: float,
     log_level: str,
 ) -> None:
     """Serve the model APIs agent harnesses use (OpenAI Chat Completions and Responses,
@@ -165,6 +188,9 @@ def serve(
             on_guard_error=on_guard_error,
             on_audit_error=on_audit_error,
             allow_server_history=allow_server_history,
+            own_files=_own_files(policy_file, key_file),
+            monitor=monitor,
+            monitor_timeout=monitor_timeout,
         )
     except ValidationError as error:
         message = "; ".join(item["msg"].removeprefix("Value error, ") for item in error.errors())
@@ -174,5 +200,6 @@ def serve(
     click.echo(
         f"offswitch guard listening on http://{host}:{port}/v1, upstream {settings.upstream}, "
         f"policy {policy.name!r}, audit log {audit_log or 'none'}"
+        + (f", monitor {monitor} ({monitor_timeout:g} s)" if monitor else "")
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)

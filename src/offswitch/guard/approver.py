@@ -9,6 +9,9 @@ approval policy file as `offswitch/guard`:
         policy: my_policy.yaml     # optional; the default policy otherwise
         escalate: true             # optional; hand escalations to the next approver
         audit_log: audit.sqlite    # optional; every decision, hash-chained
+        monitor: true              # optional; the LLM monitor (model role `monitor`, or
+                                   # a model name) as a second opinion
+        monitor_timeout: 10        # optional; seconds before the rule's decision stands
       - name: human
         tools: "*"
 
@@ -20,6 +23,7 @@ same way the proxy rebuilds a session from a chat request.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from inspect_ai.approval import Approval, Approver, approver
 from inspect_ai.log._samples import sample_active
@@ -31,6 +35,8 @@ from offswitch.guard.audit import AuditLog
 from offswitch.guard.engine import ContentResolver, Decision, Guard, GuardSession
 from offswitch.guard.policy import load_policy
 from offswitch.guard.record import GuardRecord, load_record, save_record
+from offswitch.guard.tier import DEFAULT_TIMEOUT, Monitor, SecondTier, monitor_opinion
+from offswitch.guard.trajectory import Trajectory, TrajectoryCall
 from offswitch.messages import turns
 from offswitch.world.active import active_world
 
@@ -43,6 +49,35 @@ def replay_history(session: GuardSession, history: Sequence[ChatMessage], until:
                 return
             stopped = call.answer is not None and call.answer.stopped_by_approver
             session.observe(call.function, call.arguments, carried_out=not stopped)
+
+
+def trajectory_until(history: Sequence[ChatMessage], call: ToolCall) -> Trajectory:
+    """The calls of `history` before `call`, with their answers, then `call` itself: what
+    the monitor reads."""
+    calls: list[TrajectoryCall] = []
+    for turn in turns(history):
+        for earlier in turn.calls:
+            if earlier.id == call.id:
+                break
+            result = earlier.answer.text if earlier.answer is not None else None
+            calls.append(
+                TrajectoryCall(
+                    function=earlier.function,
+                    arguments=earlier.arguments,
+                    id=earlier.id,
+                    result=result,
+                )
+            )
+    calls.append(TrajectoryCall(function=call.function, arguments=call.arguments, id=call.id))
+    return Trajectory(id=call.id, source="approver", calls=calls)
+
+
+def _second_tier(monitor: str | bool | Monitor | None, timeout: float) -> SecondTier | None:
+    if monitor is None or monitor is False:
+        return None
+    if callable(monitor):
+        return SecondTier(monitor, timeout)
+    return SecondTier(monitor_opinion(None if monitor is True else monitor), timeout)
 
 
 def _world_lookup() -> tuple[ContentResolver | None, tuple[str, ...]]:
@@ -97,7 +132,11 @@ def _approval(decision: Decision, escalate: bool) -> Approval:
 
 @approver(name="guard")
 def guard(
-    policy: str | None = None, escalate: bool = False, audit_log: str | None = None
+    policy: str | None = None,
+    escalate: bool = False,
+    audit_log: str | None = None,
+    monitor: str | bool | Monitor | None = None,
+    monitor_timeout: float = DEFAULT_TIMEOUT,
 ) -> Approver:
     """offswitch's guard: blocks tampering with oversight and exfiltration of weights.
 
@@ -107,10 +146,15 @@ def guard(
             example `human`) instead of rejecting them.
         audit_log: SQLite audit log to append every decision to (hash-chained; check
             it with `offswitch audit verify`).
+        monitor: The LLM monitor as a second opinion on escalated, unreadable and
+            unknown-tool calls: True for the model role `monitor`, or a model name.
+        monitor_timeout: Seconds the monitor has per call; then the rule's decision stands.
     """
     loaded = load_policy(policy)
-    judge = Guard(loaded)
+    own_files = [str(Path(f)) for f in (audit_log, policy) if f]
+    judge = Guard(loaded, own_files=own_files)
     audit = AuditLog(audit_log) if audit_log else None
+    tier = _second_tier(monitor, monitor_timeout)
 
     async def approve(
         message: str, call: ToolCall, view: ToolCallView, history: list[ChatMessage]
@@ -119,6 +163,8 @@ def guard(
         session = judge.session(resolver, weight_ids)
         replay_history(session, history, call.id)
         decision = session.decide(call.function, call.arguments)
+        if tier is not None and tier.wanted(decision):
+            decision = await tier.review(decision, trajectory_until(history, call))
         _keep(decision, loaded.name)
         if audit is not None:
             audit.append("decision", _audit_entry(decision, loaded.name))

@@ -52,6 +52,8 @@ from offswitch.guard.policy import Policy
 from offswitch.guard.proxy._api import Api, Refusal
 from offswitch.guard.proxy._exchange import Exchange
 from offswitch.guard.proxy._routes import ERROR_SHAPES, SAFE_TO_RELAY, Family, Route, route
+from offswitch.guard.proxy._second import SecondOpinions
+from offswitch.guard.tier import Monitor, SecondTier, monitor_opinion
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +137,14 @@ class ProxySettings(BaseModel):
     (Responses `previous_response_id`, `conversation`), judging their calls against
     the history the request carries and marking their audit entries; else they are
     refused (400)."""
+    own_files: tuple[Path, ...] = ()
+    """The guard's own files besides the audit log (its policy file, its key), which
+    the policy protects like its `guard_files`."""
+    monitor: str | None = None
+    """The LLM monitor's model, as a second opinion on escalated, unreadable and
+    unknown-tool calls; None for rules alone. Inspect's model stack loads only then."""
+    monitor_timeout: float = Field(default=10.0, gt=0)
+    """Seconds the monitor has per call before the rule's decision stands."""
 
     @field_validator("upstream")
     @classmethod
@@ -341,9 +351,11 @@ async def upstream_clients(timeout: httpx.Timeout) -> AsyncIterator[list[httpx.A
 class GuardProxy:
     """The proxy's handlers and the state they share."""
 
-    def __init__(self, settings: ProxySettings) -> None:
+    def __init__(self, settings: ProxySettings, monitor: Monitor | None = None) -> None:
+        """`monitor` is the second opinion to ask (else one made from `settings.monitor`)."""
         self.settings = settings
-        self.guard = Guard(settings.policy)
+        self.guard = Guard(settings.policy, own_files=_own_files(settings))
+        self.second_opinions = _second_opinions(settings, monitor)
         self._clients: list[httpx.AsyncClient] = []
         self._timeout = httpx.Timeout(settings.upstream_timeout)
         self._turn = itertools.count()
@@ -664,8 +676,22 @@ class GuardProxy:
                 yield piece
 
 
-def create_app(settings: ProxySettings) -> Starlette:
-    """The proxy as an ASGI app; its lifespan opens the upstream clients and the audit log."""
-    proxy = GuardProxy(settings)
+def _own_files(settings: ProxySettings) -> list[Path]:
+    audit = [settings.audit_path] if settings.audit_path is not None else []
+    return [*audit, *settings.own_files]
+
+
+def _second_opinions(settings: ProxySettings, monitor: Monitor | None) -> SecondOpinions | None:
+    if monitor is None and settings.monitor is not None:
+        monitor = monitor_opinion(settings.monitor)
+    if monitor is None:
+        return None
+    return SecondOpinions(SecondTier(monitor, settings.monitor_timeout))
+
+
+def create_app(settings: ProxySettings, monitor: Monitor | None = None) -> Starlette:
+    """The proxy as an ASGI app; its lifespan opens the upstream clients and the audit log.
+    `monitor` is a second opinion to ask instead of `settings.monitor`."""
+    proxy = GuardProxy(settings, monitor)
     routes = [StarletteRoute("/{path:path}", proxy.dispatch, methods=ALL_METHODS)]
     return Starlette(routes=routes, lifespan=proxy.lifespan)

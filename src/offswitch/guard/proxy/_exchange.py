@@ -22,6 +22,7 @@ from uuid import uuid4
 from offswitch.guard.calls import NO_NAME
 from offswitch.guard.engine import Decision, GuardSession, cannot_judge
 from offswitch.guard.proxy._api import Api, ToolCall
+from offswitch.guard.trajectory import Trajectory, TrajectoryCall
 
 if TYPE_CHECKING:
     from offswitch.guard.proxy._app import GuardProxy
@@ -134,8 +135,19 @@ class Exchange:
             decision = session.decide(call.name, call.arguments)
         except Exception as error:
             decision = self._unjudged(call, raw, error)
+        opinions = self._proxy.second_opinions
+        if opinions is not None and opinions.tier.wanted(decision):
+            decision = opinions.review(decision, self._trajectory(call))
         self._note(decision, choice)
         return decision
+
+    def _trajectory(self, call: ToolCall) -> Trajectory:
+        """The request's history and then `call`: what the monitor reads."""
+        calls = [
+            TrajectoryCall(function=c.name or "", arguments=c.arguments, id=c.id)
+            for c in [*self._history, call]
+        ]
+        return Trajectory(id=self.id, source="proxy", calls=calls)
 
     def session(self, choice: int) -> GuardSession:
         """The session in which a choice's calls are judged: the replayed one itself for
