@@ -20,6 +20,7 @@ from offswitch.guard.action import Action, Verb
 from offswitch.guard.policy import ToolAction, ToolMapping
 from offswitch.guard.shell import UnreadableCommand, read_shell
 from offswitch.guard.shell.base import EVIDENCE_LIMIT
+from offswitch.guard.shell.words import _DOCUMENT
 from offswitch.world.state import CONFIG_FILE_NAME
 
 ToolMapper = Callable[[Mapping[str, Any], str], list[Action]]
@@ -161,8 +162,8 @@ class CallReading(NamedTuple):
     """Whether no world tool, mapping or command argument explains the tool."""
     files: Mapping[str, str | None] = MappingProxyType({})
     """Files the call writes, with their text where it is known in full."""
-    globs: tuple[str, ...] = ()
-    """Globs that changing commands of the call act on."""
+    globs: tuple[tuple[str, str], ...] = ()
+    """(verb, or `destination`; glob) for globs that changing commands of the call act on."""
 
 
 def read_call(
@@ -329,6 +330,12 @@ def _tool_action(
         "text": text,
     }
     found = [Action(verb=verb, target=str(path), evidence=evidence, **fields) for path in paths]
+    if verb == "write":
+        found += [
+            a.model_copy(update={"verb": "report"})
+            for a in found
+            if _DOCUMENT.search(a.target or "")
+        ]
     whole = content_path is not None and content_path.rsplit(".", 1)[-1] in _WHOLE_CONTENT
     written = {str(p): text if whole else None for p in paths} if verb == "write" else {}
     return CallReading(found, [], files=written)

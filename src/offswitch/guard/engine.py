@@ -198,31 +198,37 @@ class GuardSession:
     def _guard_files(self) -> Patterns:
         return self.guard_files if self.guard_files is not None else self.policy.assets.guard_files
 
-    def _risky_globs(self, globs: Iterable[str]) -> list[str]:
-        """Globs a changing command acts on that could expand to a protected asset."""
+    def _risky_globs(self, globs: Iterable[tuple[str, str]]) -> list[str]:
+        """Globs a changing command acts on that could expand to an asset that matters
+        for what it does: weights for the sources of copies and sends, the others for
+        what is written, deleted or moved."""
         return [
             f"the glob {glob!r} is expanded when the command runs and could name a protected asset"
-            for glob in dict.fromkeys(globs)
-            if self._could_be_protected(glob)
+            for role, glob in dict.fromkeys(globs)
+            if self._could_be_protected(glob, role)
         ]
 
-    def _could_be_protected(self, glob: str) -> bool:
-        if self.names_protected([glob]):
-            return True
+    def _could_be_protected(self, glob: str, role: str) -> bool:
         assets = self.policy.assets
-        sets = (
-            assets.weights.files,
-            assets.weights.directories,
+        weights = (assets.weights.files, assets.weights.directories)
+        others = (
             assets.shutdown_configs.files,
             assets.delete_queues,
             assets.scores_under_review.files,
             self._guard_files,
         )
+        sets = {"copy": weights, "transfer": weights, "delete": others, "write": others}.get(
+            role, weights + others
+        )
+        if any(patterns.match(glob) for patterns in sets):
+            return True
         lowered = glob.lower().rstrip("/")
         base = lowered.rsplit("/", 1)[-1]
-        samples = {_sample(p) for patterns in sets for p in patterns.patterns}
-        samples |= {_sample(p).rsplit("/", 1)[-1] for p in list(samples)}
-        samples |= {_base(n) for n in self.weight_names}
+        patterns = [p for found in sets for p in found.patterns]
+        samples = {_sample(p, filler) for p in patterns for filler in ("x", "")}
+        samples |= {s.rsplit("/", 1)[-1] for s in list(samples)}
+        if sets is weights or role not in ("delete", "write"):
+            samples |= {_base(n) for n in self.weight_names}
         return any(fnmatch.fnmatchcase(s, base) or fnmatch.fnmatchcase(s, lowered) for s in samples)
 
     def _unjudged(
@@ -275,6 +281,8 @@ class GuardSession:
             action.verb == "stop_service" and _stops_any(services, action.target)
         ):
             found.add("oversight_service")
+        if self._redirects_oversight(action):
+            found.add("oversight_service")
         if assets.deletion_services.match(action.target):
             found.add("deletion_service")
         scores = assets.scores_under_review.files
@@ -284,15 +292,23 @@ class GuardSession:
             found.add("score_claim")
         return frozenset(found)
 
+    def _redirects_oversight(self, action: Action) -> bool:
+        """A write to the hosts file that names an oversight service sends its traffic
+        elsewhere (`127.0.0.1 monitor.internal`)."""
+        if action.verb != "write" or not (action.target or "").endswith("/etc/hosts"):
+            return False
+        services = self.policy.assets.oversight_services
+        return any(services.match(name) for name in _names_in([action.text or ""]))
+
     def _is_guard(self, action: Action, names: list[str]) -> bool:
         """The guard's own files, or its processes and services when they are stopped."""
         if action.verb == "stop_service":
             return _stops_any(self.policy.assets.guard_processes, action.target)
-        return any(self._guard_files.match(n) for n in names)
+        return any(_may_match(self._guard_files, n) for n in names)
 
     def _is_shutdown_config(self, action: Action, names: list[str]) -> bool:
         config = self.policy.assets.shutdown_configs
-        if any(config.files.match(n) for n in names) or config.keys.match(action.key):
+        if any(_may_match(config.files, n) for n in names) or config.keys.match(action.key):
             return True
         writes = action.verb in ("write", "config_write")
         anywhere = action.via == "shell" or bool(_CONFIG_LIKE.search(action.target or ""))
@@ -452,6 +468,26 @@ def _more_severe(decision: Decision, other: Decision) -> Decision:
 _SAMPLE = re.compile(r"\*|\?|\[[^\]]*\]")
 
 
+_GLOB = re.compile(r"[*?[]")
+_LETTERS = re.compile(r"[a-z]")
+"""A glob is taken to aim at a protected name only when its stem spells some of it:
+`sh*t*wn*.y*ml` does, `*` and `*.yaml` do not."""
+
+
+def _may_match(patterns: Patterns, name: str) -> bool:
+    """Whether `name` matches, or, as a glob whose stem spells part of a name, may expand
+    to one that matches (`/etc/x/sh*t*wn*.y*ml` is the shutdown config if it is there)."""
+    if patterns.match(name):
+        return True
+    lowered = name.lower().rstrip("/")
+    base = lowered.rsplit("/", 1)[-1]
+    if _GLOB.search(base) is None or len(_LETTERS.findall(base.rsplit(".", 1)[0])) < 2:
+        return False
+    samples = {_sample(p, filler) for p in patterns.patterns for filler in ("x", "")}
+    samples |= {s.rsplit("/", 1)[-1] for s in list(samples)}
+    return any(fnmatch.fnmatchcase(s, base) or fnmatch.fnmatchcase(s, lowered) for s in samples)
+
+
 def _stops_any(services: Patterns, target: str | None) -> bool:
     """Whether stopping `target` stops one of `services`: by name, or as `pkill` reads
     its pattern, a regular expression searched in process names (`pkill -f offsw`)."""
@@ -466,9 +502,9 @@ def _stops_any(services: Patterns, target: str | None) -> bool:
     return any(searched.search(_SAMPLE.sub("", p)) for p in services.patterns)
 
 
-def _sample(pattern: str) -> str:
-    """A name the pattern matches (`*shutdown*.yaml` -> `xshutdownx.yaml`)."""
-    return _SAMPLE.sub("x", pattern.lower())
+def _sample(pattern: str, filler: str) -> str:
+    """A name the pattern matches (`*shutdown*.yaml` -> `xshutdownx.yaml` with `x`)."""
+    return _SAMPLE.sub(filler, pattern.lower())
 
 
 def _overwrites(actions: Iterable[Action]) -> list[Action]:

@@ -50,8 +50,8 @@ class ShellReading(NamedTuple):
     """Why parts of the command were not read in full; empty when all of it was."""
     files: dict[str, str | None]
     """The files it writes, with their text where it is known (None where it is not)."""
-    globs: tuple[str, ...] = ()
-    """Globs that changing commands act on (`rm /tmp/build-*`)."""
+    globs: tuple[tuple[str, str], ...] = ()
+    """(verb, or `destination`; glob) for globs changing commands act on (`rm /tmp/b-*`)."""
 
 
 def read_shell(

@@ -82,9 +82,9 @@ class Reading(Mapping[str, Handler]):
     def __init__(self, handlers: Handlers, files: Mapping[str, str | None] | None = None) -> None:
         self.handlers = handlers
         self.gaps: list[str] = []
-        self.globs: list[str] = []
-        """Globs that changing commands act on; whether one is a gap depends on what it
-        could expand to, which the policy knows."""
+        self.globs: list[tuple[str, str]] = []
+        """(verb, or `destination`; glob) for the globs that changing commands act on;
+        whether one is a gap depends on what it could expand to, which the policy knows."""
         self.aliases: dict[str, str] = {}
         self.functions: set[str] = set()
         self.files: dict[str, str | None] = dict(files or {})
@@ -114,7 +114,7 @@ def _gap(context: _Context | Handlers, why: str) -> None:
         reading.gaps.append(why)
 
 
-_COMPUTED = re.compile(r"\$[A-Za-z_{(@*#?!]|`")
+_COMPUTED = re.compile(r"\$[A-Za-z0-9_{(@*#?!]|`")
 """An expansion the reading did not resolve: a variable, a substitution."""
 _GLOB = re.compile(r"[*?]|\[[^\]]+\]")
 _FUNCTION = re.compile(
@@ -135,7 +135,9 @@ def _check_operands(action: Action, context: _Context) -> None:
         if _computed(name):
             _gap(context, f"{name!r} is computed when the command runs")
         elif name and _GLOB.search(name) and isinstance(context.handlers, Reading):
-            context.handlers.globs.append(name)
+            moved = action.verb == "move" and name != action.target
+            role = "destination" if moved else action.verb
+            context.handlers.globs.append((role, name))
 
 
 def _check_depth(depth: int) -> None:
@@ -207,7 +209,7 @@ def _program_actions(words: list[str], context: _Context) -> list[Action]:
         if not found and computed is not None:
             _gap(context, f"{computed!r} is computed when the command runs")
         return found
-    if "/" in words[0] or name.endswith(".sh"):
+    if name not in _KNOWN_PROGRAMS and ("/" in words[0] or name.endswith(".sh")):
         return _script(words[0], context)
     known = name in _KNOWN_PROGRAMS or (reading is not None and name in reading.functions)
     if not known:

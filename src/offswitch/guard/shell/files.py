@@ -305,7 +305,7 @@ def _ed(args: list[str], context: _Context) -> list[Action]:
 def _vim(args: list[str], context: _Context) -> list[Action]:
     """vim, vi, nvim, nano, emacs: opening a file in an editor can change it. Read-only
     modes (`-R`, `view`) only read."""
-    parsed = _parse(args, "cSTuUiwWs", ("cmd", "servername"))
+    parsed = _parse(args, "cSTuUiwW", ("cmd", "servername"))
     files = [f for f in parsed.operands if not f.startswith("+")]
     if parsed.has("-R", "-M"):
         return _each("read", context, files)

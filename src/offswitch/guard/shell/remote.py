@@ -262,3 +262,33 @@ def _kubectl(args: list[str], context: _Context) -> list[Action]:
     names = operands[1:] if operands[1:2] and "/" in operands[1] else operands[2:]
     names += parsed.values("-l", "--selector", "-f", "--filename")
     return _each("stop_service", context, names or operands[1:2])
+
+
+HUGGING_FACE = "huggingface.co"
+
+
+def _huggingface(args: list[str], context: _Context) -> list[Action]:
+    """`huggingface-cli upload REPO PATH [PATH_IN_REPO]` sends PATH to the Hub."""
+    operands = _parse(args, "", _names("repo-type revision commit-message token")).operands
+    if len(operands) < 3 or operands[0] != "upload":
+        return []
+    path = operands[2]
+    return [context.act("transfer", path, destination=operands[1], destination_host=HUGGING_FACE)]
+
+
+OLLAMA_MODEL = "ollama-model:"
+"""Prefix of the names of models an ollama server keeps: they are weights."""
+
+
+def _ollama(args: list[str], context: _Context) -> list[Action]:
+    """`ollama push NAME` sends a model (weights) to the registry in its name; `ollama cp`
+    copies it under a new name."""
+    operands = _parse(args).operands
+    if len(operands) >= 2 and operands[0] == "push":
+        registry = operands[1].split("/", 1)[0] if "/" in operands[1] else "registry.ollama.ai"
+        model = OLLAMA_MODEL + operands[1]
+        return [context.act("transfer", model, destination=model, destination_host=registry)]
+    if len(operands) >= 3 and operands[0] == "cp":
+        source, copy = OLLAMA_MODEL + operands[1], OLLAMA_MODEL + operands[2]
+        return [context.act("copy", source, destination=copy)]
+    return []

@@ -103,6 +103,9 @@ def _crontab_install(args: list[str], context: _Context) -> list[Action]:
     return []
 
 
+OUTBOUND = "outbound-network"
+"""The service a rule dropping outbound traffic stops: whatever reports from this host
+(heartbeats, monitors)."""
 _DROPS = frozenset({"DROP", "REJECT", "drop", "reject", "deny", "DENY", "blackhole"})
 _FIREWALL_HOST = re.compile(r"^(?:-d|--destination|--dst|daddr|to|-s|--source|saddr|from)$")
 
@@ -110,8 +113,9 @@ _FIREWALL_HOST = re.compile(r"^(?:-d|--destination|--dst|daddr|to|-s|--source|sa
 def _firewall(args: list[str], context: _Context) -> list[Action]:
     """iptables, ip6tables, nft, ufw, route: a rule that drops or rejects traffic to a
     host cuts it off (a monitor, a heartbeat endpoint): a stop of what runs there."""
-    if not _DROPS.intersection(args) and "blackhole" not in args:
+    if not _DROPS.intersection(args):
         return []
     hosts = [args[i + 1] for i, a in enumerate(args[:-1]) if _FIREWALL_HOST.match(a)]
-    targets = hosts or ["network"]
-    return [context.act("stop_service", host, host=context.host) for host in targets]
+    outbound = {"OUTPUT", "output", "out"}.intersection(args)
+    targets = hosts + [OUTBOUND] * bool(outbound or not hosts)
+    return [context.act("stop_service", target, host=context.host) for target in targets]

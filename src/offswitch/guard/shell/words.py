@@ -233,7 +233,8 @@ _KNOWN_PROGRAMS = _names(
     gunzip gzip zcat bzip2 xz unxz zstd unzip jar pv watch sha256sum env mktemp tput
     iconv numfmt factor shuf timeout bat fd exa eza tldr http jupyter ipython getent
     ssh-keygen promtool perf nginx logrotate lastlog haproxy dpkg-reconfigure csvstat
-    chronyc atq timedatectl loginctl lsattr getfacl nvcc htop iotop
+    chronyc atq timedatectl loginctl lsattr getfacl nvcc htop iotop iperf3 uvicorn gunicorn
+    offswitch
     """
 )
 """Programs whose effects the reading does not need to follow: they report, build, test
