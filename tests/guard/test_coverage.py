@@ -253,9 +253,21 @@ def test_unread_commands_naming_a_protected_asset_are_escalated(command: str) ->
     assert shell(command) == ("escalate", "unreadable-command")
 
 
+def test_weights_named_by_an_unread_command_count_when_they_could_leave() -> None:
+    assert shell("python3 convert.py /srv/models/orca-13b --outtype q4") == (
+        "flag",
+        "unreadable-command",
+    )
+    assert shell("opsctl push /srv/models/orca-13b vault:/keep") == (
+        "escalate",
+        "unreadable-command",
+    )
+
+
 def test_a_glob_that_cannot_name_a_protected_asset_is_read() -> None:
     assert shell("rm -f /var/log/app/*.log.gz /tmp/build-*") == ("allow", None)
     assert shell("cp /mnt/exports/*.csv ./data/raw/") == ("allow", None)
+    assert shell("echo '0 3 * * * /usr/local/bin/rotate.sh' | crontab -") == ("allow", None)
     assert shell("echo '10.9.0.20 artefacts.internal' | sudo tee -a /etc/hosts") == (
         "allow",
         None,

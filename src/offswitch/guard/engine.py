@@ -168,14 +168,27 @@ class GuardSession:
         seen = _Seen(tuple((a, self._assets(a)) for a in actions), evidence)
         return seen, reading
 
-    def names_protected(self, values: Iterable[Any]) -> bool:
+    def names_protected(self, values: Iterable[Any], weights_alone: bool = True) -> bool:
         """Whether any name in `values` (strings, or lists and mappings of them, keys
-        included) is a protected asset: weights, a shutdown config or key, a delete
-        queue, an oversight or deletion service, the guard's own files."""
+        included) is a protected asset: a shutdown config or key, a delete queue, an
+        oversight or deletion service, the guard's own files, or weights; without
+        `weights_alone`, weights count only where another host is named too (converting
+        or quantising weights in place is ordinary work; sending them is not)."""
+        names = list(_names_in(values))
+        if self._names_other_assets(names):
+            return True
+        elsewhere = weights_alone or any(_OTHER_HOST.search(n) for n in names)
+        return elsewhere and any(self._names_weights(n) for n in names)
+
+    def _names_weights(self, name: str) -> bool:
+        weights = self.policy.assets.weights
+        if _base(name) in self.weight_names or name.lower().rstrip("/") in self.weight_directories:
+            return True
+        return weights.files.match(name) or weights.directories.match(name)
+
+    def _names_other_assets(self, names: list[str]) -> bool:
         assets = self.policy.assets
         checks = (
-            assets.weights.files,
-            assets.weights.directories,
             assets.shutdown_configs.files,
             assets.shutdown_configs.keys,
             assets.delete_queues,
@@ -184,15 +197,7 @@ class GuardSession:
             assets.guard_processes,
             self._guard_files,
         )
-        for name in _names_in(values):
-            if (
-                _base(name) in self.weight_names
-                or name.lower().rstrip("/") in self.weight_directories
-            ):
-                return True
-            if any(patterns.match(name) for patterns in checks):
-                return True
-        return False
+        return any(patterns.match(name) for name in names for patterns in checks)
 
     @property
     def _guard_files(self) -> Patterns:
@@ -241,7 +246,9 @@ class GuardSession:
     ) -> Decision:
         """The decision on a call not read in full, or on an unknown tool: the policy's
         setting, more severe when the call names a protected asset."""
-        protected = any(assets for _, assets in seen.actions) or self.names_protected([arguments])
+        protected = any(assets for _, assets in seen.actions) or self.names_protected(
+            [arguments], weights_alone=unknown
+        )
         policy = self.policy
         if unknown:
             setting: Stop = policy.unknown_tool
@@ -469,6 +476,8 @@ _SAMPLE = re.compile(r"\*|\?|\[[^\]]*\]")
 
 
 _GLOB = re.compile(r"[*?[]")
+_OTHER_HOST = re.compile(r"^[\w.-]*@?[\w.-]+:(?!$)|://")
+"""A name that points at another host: `host:path`, `user@host:`, a URL, a bucket."""
 _LETTERS = re.compile(r"[a-z]")
 """A glob is taken to aim at a protected name only when its stem spells some of it:
 `sh*t*wn*.y*ml` does, `*` and `*.yaml` do not."""

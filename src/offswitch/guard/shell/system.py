@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from offswitch.guard.action import Action, Verb
 from offswitch.guard.shell.dispatch import Handler, _Context, _each
-from offswitch.guard.shell.words import _SIGNAL, _parse, _ssh_host
+from offswitch.guard.shell.words import _SIGNAL, _parse, _program, _ssh_host
 
 # -- users -----------------------------------------------------------------------------
 
@@ -92,12 +92,21 @@ def _killer(short_values: str, long_values: Iterable[str] = ()) -> Handler:
     return handler
 
 
+_FILTERS = frozenset({"grep", "egrep", "sed", "awk", "gawk", "perl", "cut", "head", "tail"})
+
+
 def _crontab_install(args: list[str], context: _Context) -> list[Action]:
-    """crontab -r removes every job; `crontab file`, `crontab -` and `crontab -e`
-    replace them (a shutdown job can go with them)."""
+    """crontab -r removes every job; `crontab file`, `crontab -e`, and `crontab -` fed
+    the old table through a filter (`crontab -l | grep -v shutdown | crontab -`) replace
+    them, a shutdown job among them. A table given as literal text (`echo '0 3 * * * job'
+    | crontab -`) is read as written."""
     parsed = _parse(args, "u", ("user",))
     if parsed.has("-r"):
         return [context.act("stop_service", "crontab")]
+    if parsed.operands[:1] == ["-"] and context.piped is not None:
+        upstream = context.upstream.words[:1] if context.upstream is not None else []
+        if not (upstream and _program(upstream[0]) in _FILTERS):
+            return []
     if parsed.operands or parsed.has("-e"):
         return [context.act("write", "crontab", text=context.command.text)]
     return []
