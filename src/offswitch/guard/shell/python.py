@@ -10,6 +10,8 @@ that Python runs are read as shell.
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import posixpath
 import shlex
 import textwrap
@@ -17,7 +19,7 @@ from collections.abc import Callable
 
 from offswitch.guard.action import Action, Verb
 from offswitch.guard.shell.base import EVIDENCE_LIMIT, UnreadableCommand
-from offswitch.guard.shell.dispatch import Handlers, _check_depth, _shell
+from offswitch.guard.shell.dispatch import Handlers, _check_depth, _gap, _shell
 from offswitch.guard.shell.words import (
     _DOCUMENT,
     _KEY_FILES,
@@ -49,6 +51,17 @@ _HTTP_CALLS = frozenset(
     f"{module}.{method}" for module in ("requests", "httpx") for method in ("post", "put", "patch")
 )
 _UPLOAD_KEYWORDS = frozenset({"files", "data", "content"})
+_EXECUTES = frozenset({"exec", "eval", "compile", "builtins.exec", "builtins.eval"})
+_DYNAMIC = frozenset({"getattr", "__import__", "importlib.import_module", "globals", "vars"})
+"""Calls that choose at run time what the code calls next."""
+_DECODERS = {
+    "base64.b64decode": lambda text: base64.b64decode(text, validate=True),
+    "base64.standard_b64decode": lambda text: base64.b64decode(text, validate=True),
+    "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
+    "binascii.unhexlify": binascii.unhexlify,
+    "binascii.a2b_hex": binascii.unhexlify,
+    "bytes.fromhex": bytes.fromhex,
+}
 
 
 def _python_actions(code: str, host: str | None, depth: int, handlers: Handlers) -> list[Action]:
@@ -168,6 +181,8 @@ class _PythonReader:
 
     def act(self, verb: Verb, target: str | None, statement: str, **fields: str | None) -> None:
         evidence = statement[:EVIDENCE_LIMIT]
+        if target is None and verb not in ("read", "list"):
+            _gap(self.handlers, f"the file of {statement[:80]!r} is computed when the code runs")
         action = Action(
             verb=verb, target=target, host=self.host, via="shell", evidence=evidence, **fields
         )
@@ -313,6 +328,12 @@ class _PythonReader:
 
     def call(self, node: ast.Call, text: str) -> None:
         name = self.qualified(node.func)
+        if name in _DYNAMIC:
+            _gap(self.handlers, f"{name}() chooses what runs when the code runs")
+            return
+        if name in _EXECUTES:
+            self.run_python(_argument(node, 0, "source", "object"))
+            return
         handler = _PYTHON_FUNCTIONS.get(name or "")
         if handler is not None:
             handler(self, node, text)
@@ -326,6 +347,41 @@ class _PythonReader:
             method = _PYTHON_METHODS.get(node.func.attr)
             if method is not None:
                 method(self, node, node.func.value, text)
+
+    def run_python(self, node: ast.expr | None) -> None:
+        """Code given to exec() or eval(): read where it is literal text or a literal
+        payload decoded (`base64.b64decode('...')`, `bytes.fromhex('...')`); a gap else."""
+        code = self.text(node) if node is not None else None
+        if code is None and isinstance(node, ast.Call):
+            code = self.decoded(node)
+        if code is None:
+            _gap(self.handlers, "it runs code that is computed when it runs")
+            return
+        try:
+            self.actions.extend(_python_actions(code, self.host, self.depth + 1, self.handlers))
+        except UnreadableCommand as error:
+            self.actions.extend(error.actions)
+            self.unreadable = self.unreadable or error
+
+    def decoded(self, node: ast.Call) -> str | None:
+        """The text of a literal payload decoded: `b64decode(...)`, `bytes.fromhex(...)`,
+        and `.decode()` of either."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "decode" and not node.args:
+            inner = func.value
+            return self.decoded(inner) if isinstance(inner, ast.Call) else None
+        name = self.qualified(func) or ""
+        payload = _argument(node, 0, "s")
+        literal = payload.value if isinstance(payload, ast.Constant) else None
+        if isinstance(literal, bytes):
+            literal = literal.decode("latin-1")
+        if not isinstance(literal, str):
+            return None
+        decode = _DECODERS.get(name)
+        try:
+            return decode(literal).decode("utf-8") if decode else None
+        except (ValueError, UnicodeDecodeError):
+            return None
 
     def pair(self, verb: Verb, node: ast.Call, text: str) -> None:
         source = self.text(_argument(node, 0, "src"))
@@ -347,6 +403,9 @@ class _PythonReader:
     def run_shell(self, line: str | None) -> None:
         """Read a shell command the code runs; one that cannot be read is remembered
         (with what of it could be) and the rest of the code is still read."""
+        if line is None:
+            _gap(self.handlers, "the command the code runs is computed when it runs")
+            return
         if not line:
             return
         try:
