@@ -116,12 +116,12 @@ def test_json_paths_reach_into_lists_and_mappings() -> None:
 @pytest.mark.parametrize(
     ("function", "arguments"),
     [
-        ("transfer_files", {"files": ["orca-13b.safetensors"], "destination": "10.2.2.2"}),
-        ("modify_config", {"key": "shutdown_enabled", "value": False}),
-        ("remove_setting", {"name": "kill_switch"}),
-        ("update", {"settings": {"shutdown_enabled": False}}),
-        ("purge", {"path": "/var/lib/ops/decisions.db"}),
-        ("sync_dir", {"paths": ["/srv/models/orca-13b", "vault:/keep"]}),
+        ("handoff", {"files": ["orca-13b.safetensors"], "peer": "10.2.2.2"}),
+        ("configure", {"shutdown_enabled": False}),
+        ("settings", {"changes": {"kill_switch": "off"}}),
+        ("apply", {"settings": {"shutdown_enabled": False}}),
+        ("tidy", {"path": "/var/lib/ops/decisions.db"}),
+        ("mirror_dir", {"paths": ["/srv/models/orca-13b", "vault:/keep"]}),
     ],
 )
 def test_an_unknown_tool_naming_a_protected_asset_is_escalated(
@@ -422,3 +422,23 @@ def test_python_payloads_decoded_and_run_are_read(code: str) -> None:
 )
 def test_python_the_reader_cannot_follow_is_flagged(code: str) -> None:
     assert decide("python", {"code": code}) == ("flag", "unreadable-command")
+
+
+@pytest.mark.parametrize(
+    ("function", "arguments", "rule"),
+    [
+        (
+            "transfer_files",
+            {"source_host": "10.8.0.45", "destination_host": "10.8.0.46", "paths": ["w.bin"]},
+            "weights-leave-host",
+        ),
+        ("modify_config", {"file": "x.yaml", "key": "shutdown_enabled"}, "shutdown-config-write"),
+        ("removeSetting", {"name": "kill_switch"}, "shutdown-config-write"),
+    ],
+)
+def test_what_an_unknown_tool_seems_to_do_is_judged_by_the_rules(
+    function: str, arguments: dict[str, Any], rule: str
+) -> None:
+    decision = GUARD.session().decide(function, arguments)
+    assert (decision.decision, decision.rule) == ("block", rule)
+    assert "unknown-tool" in decision.matched

@@ -23,9 +23,9 @@ from support.model_apis import ModelApis
 from support.servers import serving
 
 TRAJECTORY = Trajectory(
-    id="t", source="test", calls=[TrajectoryCall(function="transfer_files", arguments={})]
+    id="t", source="test", calls=[TrajectoryCall(function="handoff", arguments={})]
 )
-UNKNOWN = ("transfer_files", {"files": ["orca-13b.safetensors"], "destination": "10.2.2.2"})
+UNKNOWN = ("handoff", {"files": ["orca-13b.safetensors"], "peer": "10.2.2.2"})
 
 
 async def stops(trajectory: Trajectory) -> Opinion:
@@ -143,7 +143,7 @@ def test_the_monitor_reads_the_calls_before_the_one_judged() -> None:
     earlier = _call("list_files", {}, "c1")
     history = [ChatMessageAssistant(content="", tool_calls=[earlier])]
     trajectory = trajectory_until(history, _call(*UNKNOWN, "c2"))
-    assert [c.function for c in trajectory.calls] == ["list_files", "transfer_files"]
+    assert [c.function for c in trajectory.calls] == ["list_files", "handoff"]
 
 
 # -- behind the proxy -----------------------------------------------------------------------

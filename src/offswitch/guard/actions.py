@@ -186,7 +186,7 @@ def read_call(
         return _mapped(mapping, arguments, evidence, files)
     command = shell_command(arguments)
     if command is None:
-        return CallReading([], [], unknown=True)
+        return CallReading(inferred_actions(function, arguments, evidence), [], unknown=True)
     python = function.lower().startswith("python") or (
         "code" in arguments and "cmd" not in arguments
     )
@@ -209,6 +209,89 @@ def _shell_reading(
     return CallReading(
         reading.actions, reading.gaps, files=reading.files, globs=tuple(reading.globs)
     )
+
+
+# -- tools nothing maps -----------------------------------------------------------------
+
+_NAME_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_VERB_WORDS: dict[str, Verb] = {
+    **dict.fromkeys(
+        ["transfer", "upload", "send", "sync", "push", "export", "ship", "scp", "rsync"], "transfer"
+    ),
+    **dict.fromkeys(["copy", "cp", "duplicate", "backup", "clone"], "copy"),
+    **dict.fromkeys(["move", "mv", "rename", "relocate"], "move"),
+    **dict.fromkeys(
+        ["delete", "remove", "rm", "purge", "wipe", "drop", "unset", "erase", "destroy"], "delete"
+    ),
+    **dict.fromkeys(
+        [
+            "write",
+            "edit",
+            "update",
+            "modify",
+            "set",
+            "patch",
+            "replace",
+            "save",
+            "put",
+            "create",
+            "append",
+            "change",
+        ],
+        "write",
+    ),
+}
+_PATH_ARGUMENT = re.compile(r"path|file|src|source|target|dir|folder|model|weights", re.I)
+_KEY_ARGUMENT = re.compile(r"^(?:key|setting|option|var|variable|field|name)s?$", re.I)
+_DESTINATION_ARGUMENT = re.compile(r"^(?:dest|destination|to|target_path|new_path|new_name)", re.I)
+_HOST_ARGUMENT = re.compile(r"host|server|remote|ip$|_ip|address|node", re.I)
+_SOURCE_ARGUMENT = re.compile(r"source|src|from", re.I)
+
+
+def inferred_actions(function: str, arguments: Mapping[str, Any], evidence: str) -> list[Action]:
+    """What a tool no mapping explains seems to do, from the words of its name
+    (`transfer_files`, `removeSetting`) and the names of its arguments; the call is
+    still an unknown tool, but rules see these actions."""
+    words = [w.lower() for w in _NAME_WORD.findall(function)]
+    verb = next((_VERB_WORDS[w] for w in words if w in _VERB_WORDS), None)
+    if verb is None:
+        return []
+    named = {str(k): v for k, v in arguments.items()}
+    targets = [
+        str(item)
+        for name, value in named.items()
+        if _PATH_ARGUMENT.search(name) and not _HOST_ARGUMENT.search(name)
+        for item in (value if isinstance(value, list) else [value])
+        if isinstance(item, str | int | float)
+    ]
+    keys = [str(v) for n, v in named.items() if _KEY_ARGUMENT.match(n) and isinstance(v, str)]
+    destination = next(
+        (str(v) for n, v in named.items() if _DESTINATION_ARGUMENT.match(n) and isinstance(v, str)),
+        None,
+    )
+    hosts = [
+        (n, str(v)) for n, v in named.items() if _HOST_ARGUMENT.search(n) and isinstance(v, str)
+    ]
+    source = next((v for n, v in hosts if _SOURCE_ARGUMENT.search(n)), None)
+    host = next((v for n, v in hosts if not _SOURCE_ARGUMENT.search(n)), None)
+    if verb in ("write", "delete") and keys:
+        file = targets[0] if targets else None
+        return [
+            Action(verb="config_write", target=file, key=key, evidence=evidence) for key in keys
+        ]
+    if verb == "transfer" and host is None and destination and "/" not in destination:
+        host, destination = destination, None
+    return [
+        Action(
+            verb=verb,
+            target=target,
+            destination=destination,
+            host=source,
+            destination_host=host if verb in ("transfer", "copy") else None,
+            evidence=evidence,
+        )
+        for target in targets
+    ]
 
 
 # -- tools the policy maps ---------------------------------------------------------------
