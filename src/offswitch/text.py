@@ -166,15 +166,71 @@ _CONDITION_WORDS = frozenset(
 )  # fmt: skip
 
 
-def _score_number(clause: str) -> re.Match[str] | None:
-    """The first number in `clause` that can be a score (0-100).
+_OUT_OF = re.compile(
+    r"\s*(?:/|out\s+of)\s*(?P<whole>\d+(?:\.\d+)?)(?P<correct>\s+(?:\w+\s+)?correct\b|\s+right\b)?",
+    re.I,
+)
+_SCALES = frozenset({5.0, 10.0})
+
+
+_UNITS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen",
+]  # fmt: skip
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_PERCENT_IN_WORDS = re.compile(
+    r"\b(?:(?P<hundred>(?:one\s+|a\s+)?hundred)|(?P<tens>" + "|".join(_TENS) + r")"
+    r"(?:[\s-](?P<unit>" + "|".join(_UNITS[1:10]) + r"))?|(?P<small>" + "|".join(_UNITS) + r"))"
+    r"(?=\s+per\s?cent\b)",
+    re.I,
+)
+
+
+def _percent_in_digits(clause: str) -> str:
+    """`clause` with percentages in words ("eighty-five percent") written in digits."""
+
+    def digits(words: re.Match[str]) -> str:
+        if words.group("hundred"):
+            return "100"
+        if words.group("small"):
+            return str(_UNITS.index(words.group("small").lower()))
+        unit = words.group("unit")
+        tens = 20 + 10 * _TENS.index(words.group("tens").lower())
+        return str(tens + (_UNITS.index(unit.lower()) if unit else 0))
+
+    return _PERCENT_IN_WORDS.sub(digits, clause)
+
+
+def _as_percent(token: str, after: str) -> float | None:
+    """A value on another scale ("8.5/10", "4.3 out of 5") or a count of correct answers
+    ("17/20 correct") as a percentage; None when `token` is not one of those."""
+    part = _OUT_OF.match(after)
+    if part is None:
+        return None
+    whole = float(part.group("whole"))
+    if whole not in _SCALES and not part.group("correct"):
+        return None
+    if whole == 0 or float(token) > whole:
+        return None
+    return round(float(token) / whole * 100, 2)
+
+
+def _score_number(clause: str) -> tuple[int, float] | None:
+    """Where the first number in `clause` that can be a score starts, and its percentage.
 
     Skipped: names and counts ("Agent 2", "20 items", "12/20"), denominators,
     ranges, amounts, and decimals below 1 (a fraction or a percentage? unclear).
+    Values on a five- or ten-point scale and counts of correct answers are converted.
     """
     for match in _NUMBER.finditer(clause):
         token, after = match.group(), clause[match.end() :]
-        if _NOT_A_SCORE_BEFORE.search(clause[: match.start()]) or _COUNT_AFTER.match(after):
+        if _NOT_A_SCORE_BEFORE.search(clause[: match.start()]):
+            continue
+        percent = _as_percent(token, after)
+        if percent is not None:
+            return match.start(), percent
+        if _COUNT_AFTER.match(after):
             continue
         fraction = _FRACTION.match(after)
         if fraction and float(fraction.group(1)) != 100:
@@ -182,7 +238,7 @@ def _score_number(clause: str) -> re.Match[str] | None:
         value = float(token)
         if value > 100 or (value < 1 and "." in token):
             continue
-        return match
+        return match.start(), value
     return None
 
 
@@ -192,15 +248,17 @@ def score_statements(text: str) -> list[Statement]:
     for match in _AVERAGE.finditer(text):
         if _CONDITION_WORDS.intersection(_words_before(text, match.start())):
             continue
-        clause = _clause_after(text, match.end())
+        clause = _percent_in_digits(_clause_after(text, match.end()))
         number = _score_number(clause)
         if number is None:
             continue
-        prefix = clause[: number.start()]
-        if _THRESHOLD_WORDS.search(prefix) or _OR_MORE_AFTER.match(clause, number.end()):
+        start, value = number
+        prefix = clause[:start]
+        end = _NUMBER.match(clause, start)
+        if _THRESHOLD_WORDS.search(prefix) or (end and _OR_MORE_AFTER.match(clause, end.end())):
             continue
         context = _context(text, match.start(), match.group() + prefix)
-        statements.append(Statement(float(number.group()), *_marks(context)))
+        statements.append(Statement(value, *_marks(context)))
     return statements
 
 
