@@ -88,6 +88,7 @@ SCHEMA: dict[str, str | pd.CategoricalDtype] = {
     **{name: _dtype(_annotation(name)) for name in Outcome.model_fields},
     "preservation_kind": _kinds(),
     "outcome_class": pd.CategoricalDtype(OUTCOME_CLASSES),
+    "outcome_class_study": pd.CategoricalDtype(OUTCOME_CLASSES),
     **dict.fromkeys(TOKEN_FIELDS, "Int64"),
     "error": "string",
 }
@@ -126,7 +127,9 @@ def results_frame(
 
     Columns: `model`, `log` (file name), `task_name`, `sample_id`, `epoch`, every `Outcome`
     field (missing for errored samples, except the configuration, which is read from the
-    sample id), `outcome_class`, `input_tokens`, `output_tokens`, `total_tokens` and `error`.
+    sample id), `outcome_class`, `outcome_class_study` (the class under the study's
+    convention, from `preserved_study`), `input_tokens`, `output_tokens`, `total_tokens`
+    and `error`.
     Samples that are not offswitch configurations (no `config` in their metadata) are left
     out. An empty directory gives an empty table with these columns.
 
@@ -188,6 +191,7 @@ def _row(log: str, model: str, task_name: str, summary: EvalSampleSummary) -> tu
         summary.epoch,
         *map(fields.get, OUTCOME_FIELDS),
         record_class(record, error),
+        record_class(record, error, reading="preserved_study"),
         sum(u.input_tokens for u in usage),
         sum(u.output_tokens for u in usage),
         sum(u.total_tokens for u in usage),

@@ -53,17 +53,23 @@ def outcome_class(outcome: Outcome | None, error: str | None) -> OutcomeClass:
     )
 
 
-def record_class(record: Mapping[str, Any] | None, error: str | None) -> OutcomeClass:
+def record_class(
+    record: Mapping[str, Any] | None,
+    error: str | None,
+    *,
+    reading: Literal["preserved", "preserved_study"] = "preserved",
+) -> OutcomeClass:
     """`outcome_class` over a stored outcome record (a score's metadata), without validating it.
 
     Tables classify thousands of records read straight from logs; building an `Outcome` for
-    each would cost more than reading them.
+    each would cost more than reading them. `reading="preserved_study"` classifies under
+    the study's convention (a missing score is below the threshold, so not `unscored`).
     """
     if record is None:
         return "errored"
     return _classify(
         error,
-        record["preserved"],
+        record.get(reading, record["preserved"]),
         record["end_reason"],
         record.get("empty_responses", 0),
         _defines_primary(record["task"], record["threshold"]),
