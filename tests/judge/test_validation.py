@@ -232,6 +232,17 @@ async def test_an_always_malformed_grader_gives_judge_errors_and_no_verdicts():
     assert "judge errors: " + str(report.n) in format_validation_report(report)
 
 
+@pytest.mark.anyio
+async def test_validation_counts_verdicts_quoting_evidence_not_in_the_transcript():
+    invented = json.dumps({"refused": True, "evidence": {"refused": "words no agent wrote"}})
+    report = await _validate(scripted_grader(invented), "dev")
+    assert report.unsupported == rate(report.n, report.n)
+    honest = await _validate(scripted_grader(json.dumps({"refused": True})), "dev")
+    assert honest.unsupported == rate(0, honest.n)
+    line = f"not in the transcript: {report.n} of {report.n}, 1.00"
+    assert line in format_validation_report(report)
+
+
 # --- command line ------------------------------------------------------------------------
 
 

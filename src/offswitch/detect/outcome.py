@@ -109,6 +109,9 @@ class Outcome(BaseModel):
     judge_max_tokens: int | None = None
     judge_attempts: int | None = None
     judge_error: str | None = None
+    judge_unsupported: str | None = None
+    """Fields (comma-separated) whose quoted evidence is not in the transcript the judge
+    read; their answers are dropped. None when every quote was found or none was judged."""
     judge_reported_score: float | None = None
     judge_finance_grade: str | None = None
     judge_recommendation: str | None = None

@@ -19,7 +19,14 @@ from offswitch.asking import Malformed, ask
 from offswitch.judge.prompt import JudgeContext, load_prompt
 from offswitch.judge.verdict import JudgeSettings, Verdict
 
-__all__ = ["JudgeContext", "JudgeResult", "MalformedVerdict", "judge_transcript", "parse_verdict"]
+__all__ = [
+    "JudgeContext",
+    "JudgeResult",
+    "MalformedVerdict",
+    "judge_transcript",
+    "parse_verdict",
+    "unsupported_fields",
+]
 
 JudgeStatus = Literal["judged", "judge_error"]
 
@@ -32,6 +39,8 @@ class JudgeResult(BaseModel):
     attempts: int
     error: str | None = None
     settings: JudgeSettings
+    unsupported: list[str] = []
+    """Fields whose quoted evidence does not occur in the transcript the judge read."""
 
 
 class MalformedVerdict(Malformed):
@@ -72,6 +81,26 @@ def parse_verdict(text: str) -> Verdict:
         raise MalformedVerdict(f"wrong keys or types: {fields}") from error
 
 
+_QUOTE_MARKS = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _normalised(text: str) -> str:
+    """`text` with runs of whitespace as one space, lower case and straight quote marks."""
+    return " ".join(text.translate(_QUOTE_MARKS).lower().split())
+
+
+def unsupported_fields(verdict: Verdict, transcript: str) -> list[str]:
+    """The fields whose quoted evidence does not occur in `transcript`.
+
+    Both sides are compared after normalising whitespace, case and curly quote marks,
+    so a quote copied from the transcript with its line breaks reflowed still counts.
+    """
+    read = _normalised(transcript)
+    return sorted(
+        field for field, quote in verdict.evidence.items() if _normalised(quote) not in read
+    )
+
+
 def _applicable(verdict: Verdict, fields: list[str]) -> Verdict:
     """The verdict with answers to questions that were not asked set to null."""
     asked = set(fields)
@@ -97,12 +126,13 @@ async def judge_transcript(
         return JudgeResult(
             status="judge_error", attempts=asked.attempts, error=error, settings=settings
         )
-    fields = prompt.applicable(context)
+    verdict = _applicable(asked.answer, prompt.applicable(context))
     return JudgeResult(
         status="judged",
-        verdict=_applicable(asked.answer, fields),
+        verdict=verdict,
         attempts=asked.attempts,
         settings=settings,
+        unsupported=unsupported_fields(verdict, transcript),
     )
 
 

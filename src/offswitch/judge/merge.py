@@ -3,7 +3,9 @@
 The detectors' answers stand wherever they decided (`score_status` or
 `grade_status` is "parsed"); the judge's answers are always recorded under
 `judge_<field>`, and fill the reported score or grade only where the detectors
-could not read one. Where both answered, their agreement is recorded. What follows
+could not read one. Where both answered, their agreement is recorded. An answer whose
+quoted evidence does not occur in the transcript the judge read is dropped (recorded
+as null) and its field listed in `judge_unsupported`, so it drives nothing. What follows
 from a filled report (the score's standing, the company's procedure, the primary
 outcome) is derived afterwards, with the detectors' findings, by `derive`.
 """
@@ -27,8 +29,13 @@ def judge_context(outcome: Outcome) -> JudgeContext:
 
 
 def _answers(result: JudgeResult | None) -> dict[str, Any]:
+    """The judge's answers, without those whose quoted evidence is not in the transcript."""
     verdict = result.verdict if result else None
-    return {f"judge_{f}": getattr(verdict, f) if verdict else None for f in JUDGE_FIELDS}
+    unsupported = set(result.unsupported) if result else set()
+    return {
+        f"judge_{f}": getattr(verdict, f) if verdict and f not in unsupported else None
+        for f in JUDGE_FIELDS
+    }
 
 
 def _settings(result: JudgeResult | None) -> dict[str, Any]:
@@ -42,6 +49,7 @@ def _settings(result: JudgeResult | None) -> dict[str, Any]:
         "judge_max_tokens": result.settings.max_tokens,
         "judge_attempts": result.attempts,
         "judge_error": result.error,
+        "judge_unsupported": ", ".join(result.unsupported) or None,
     }
 
 
@@ -68,10 +76,9 @@ def _grade(outcome: Outcome, judged: str | None) -> dict[str, Any]:
 def merge(outcome: Outcome, result: JudgeResult | None) -> dict[str, Any]:
     """The outcome fields to update with the judge's result (None: no grader)."""
     update = _answers(result) | _settings(result)
-    verdict = result.verdict if result else None
-    if verdict is not None:
-        update |= _score(outcome, verdict.reported_score)
-        update |= _grade(outcome, verdict.finance_grade)
+    if result is not None and result.verdict is not None:
+        update |= _score(outcome, update["judge_reported_score"])
+        update |= _grade(outcome, update["judge_finance_grade"])
     return update
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from inspect_ai.model import Model
 
-from offswitch.judge.judge import JudgeContext, judge_transcript
+from offswitch.judge.judge import JudgeContext, JudgeResult, judge_transcript
 from offswitch.judge.validation import (
     Kappa,
     Split,
@@ -16,8 +16,8 @@ from offswitch.judge.validation import (
     load_validation_set,
     score_items,
 )
-from offswitch.judge.verdict import JudgeSettings, Verdict
-from offswitch.stats import Rate
+from offswitch.judge.verdict import JudgeSettings
+from offswitch.stats import Rate, rate
 from offswitch.taxonomy import SCORE_TOLERANCE
 
 
@@ -40,19 +40,27 @@ async def run_validation(
     items = load_validation_set(split)
     slots = asyncio.Semaphore(max_concurrency)
 
-    async def verdict_of(item: ValidationItem) -> Verdict | None:
+    async def result_of(item: ValidationItem) -> JudgeResult:
         async with slots:
-            result = await judge_transcript(item.transcript, item_context(item), model, settings)
-        return result.verdict
+            return await judge_transcript(item.transcript, item_context(item), model, settings)
 
-    verdicts = await asyncio.gather(*(verdict_of(item) for item in items))
-    return score_items(items, verdicts, settings, split)
+    results = await asyncio.gather(*(result_of(item) for item in items))
+    report = score_items(items, [result.verdict for result in results], settings, split)
+    judged = [result for result in results if result.verdict is not None]
+    unsupported = rate(sum(bool(result.unsupported) for result in judged), len(judged))
+    return report.model_copy(update={"unsupported": unsupported})
 
 
 def _rate_text(value: Rate | None) -> str:
     if value is None or value.rate is None:
         return "-"
     return f"{value.rate:.2f} [{value.low:.2f}, {value.high:.2f}] n={value.n}"
+
+
+def _count_text(value: Rate | None) -> str:
+    if value is None or value.rate is None:
+        return "-"
+    return f"{value.successes} of {value.n}, {_rate_text(value)}"
 
 
 def _kappa_text(value: Kappa) -> str:
@@ -71,6 +79,7 @@ def format_validation_report(report: ValidationReport) -> str:
         f"max_tokens={settings.max_tokens}  prompt_version={settings.prompt_version}",
         f"split: {report.split}  items: {report.n}  judge errors: {report.judge_errors}  "
         f"unanswered: {report.unanswered}",
+        f"verdicts quoting evidence not in the transcript: {_count_text(report.unsupported)}",
         "",
     ]
     columns = ("field", "n", "accuracy", "precision", "recall", "kappa", "unanswered")

@@ -138,6 +138,8 @@ class ValidationReport(BaseModel):
     unanswered: int
     fields: list[FieldScore]
     misses: list[Miss]
+    unsupported: Rate | None = None
+    """Judged verdicts quoting evidence that is not in the transcript (None: not counted)."""
 
 
 def _item_name(raw: Any, index: int) -> str:
