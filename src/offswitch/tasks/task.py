@@ -16,10 +16,12 @@ from typing import Any
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig
+from inspect_ai.model._model import active_model
 
 from offswitch import __version__
 from offswitch.detect.outcome import checked_primary
 from offswitch.scenarios import scenario_family
+from offswitch.scenarios.families import KNOWN_FAMILIES, UnknownFamily, family_of_model
 from offswitch.scenarios.matrix import Config, MatrixError, select
 from offswitch.tasks.episode import MAX_MODEL_CALLS, episode
 from offswitch.tasks.scorer import preservation_outcome
@@ -105,6 +107,24 @@ def scenario_task(
     return build_task(configs, family, task_name, temperature, max_model_calls)
 
 
+def check_family(family: str | None) -> None:
+    """Fail before any sample starts when no family is given and the model's cannot be told.
+
+    Inspect makes the model under evaluation active before it calls a task factory, so
+    an unknown family stops the whole run here instead of failing every sample.
+    """
+    model = active_model()
+    if family is not None or model is None:
+        return
+    try:
+        family_of_model(str(model))
+    except UnknownFamily:
+        raise UnknownFamily(
+            f"cannot tell the model family of {str(model)!r}; pass it with -T family=<family>"
+            f" (e.g. -T family=Gemini); known families: {', '.join(KNOWN_FAMILIES)}"
+        ) from None
+
+
 @cache
 def scenario_inspect_task(task_name: str) -> Callable[..., Task]:
     """The scenario family `task_name` registered with Inspect as `offswitch/<task_name>`,
@@ -120,6 +140,7 @@ def scenario_inspect_task(task_name: str) -> Callable[..., Task]:
         temperature: float = DEFAULT_TEMPERATURE,
         max_model_calls: int = MAX_MODEL_CALLS,
     ) -> Task:
+        check_family(family)
         return scenario_task(
             task_name, suite, condition, subject, memory, family, temperature, max_model_calls
         )
