@@ -4,6 +4,8 @@ answer garbage, alone, behind the approver and behind the proxy."""
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +206,53 @@ def test_the_proxy_protects_its_own_audit_log_and_policy(tmp_path: Path) -> None
     session = GuardProxy(settings).guard.session()
     assert session.decide("bash", {"cmd": f"rm {tmp_path}/ledger.db"}).rule == "guard-tampered"
     assert session.decide("bash", {"cmd": f"echo x > {policy}"}).rule == "guard-tampered"
+
+
+class WaitsForAnotherRequest:
+    """A monitor that, once asked, waits until the test says another request was served
+    (or gives up after a while), and notes which."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+        self.other_served = threading.Event()
+        self.saw_other_served: bool | None = None
+
+    async def __call__(self, trajectory: Trajectory) -> Opinion:
+        self.asked.set()
+        for _ in range(250):
+            if self.other_served.is_set():
+                break
+            await asyncio.sleep(0.02)
+        self.saw_other_served = self.other_served.is_set()
+        return Opinion(suspicion=5, reason="routine", model="scripted")
+
+
+@pytest.mark.parametrize(
+    ("path", "stream"),
+    [("/v1/messages", False), ("/v1/messages", True), ("/v1/responses", True)],
+)
+def test_a_call_under_review_does_not_hold_up_other_requests(
+    model_apis: tuple[ModelApis, str], tmp_path: Path, path: str, stream: bool
+) -> None:
+    monitor = WaitsForAnotherRequest()
+    settings = ProxySettings(
+        upstream=f"{model_apis[1]}/v1",
+        anthropic_upstream=model_apis[1],
+        policy=load_policy(None),
+        audit_path=tmp_path / "audit.sqlite",
+        monitor_timeout=20,
+    )
+
+    def body(model: str) -> dict[str, Any]:
+        messages = [{"role": "user", "content": "go"}]
+        asked = {"input": "go"} if path.endswith("responses") else {"messages": messages}
+        return {"model": model, "max_tokens": 10, **asked, "stream": stream}
+
+    with serving(create_app(settings, monitor=monitor)) as url, ThreadPoolExecutor(1) as pool:
+        reviewed = pool.submit(httpx.post, url + path, json=body("unknown-tool"), timeout=30)
+        assert monitor.asked.wait(10), "the monitor was never asked"
+        other = httpx.post(url + path, json=body("allowed"), timeout=30)
+        monitor.other_served.set()
+        assert other.status_code == 200
+        assert reviewed.result().status_code == 200
+    assert monitor.saw_other_served is True

@@ -38,6 +38,8 @@ class Relay(Protocol):
     """A stream relay: what to send for the upstream's bytes, and the record of it."""
 
     error: Any
+    off_loop: bool
+    """Whether events are judged in a worker thread, off the proxy's event loop."""
 
     def relay(self, upstream: AsyncIterator[bytes]) -> AsyncIterator[bytes]: ...
 

@@ -33,6 +33,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Future
 from contextlib import AsyncExitStack, aclosing, asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,6 +54,7 @@ from offswitch.guard.proxy._api import Api, Refusal
 from offswitch.guard.proxy._exchange import Exchange
 from offswitch.guard.proxy._routes import ERROR_SHAPES, SAFE_TO_RELAY, Family, Route, route
 from offswitch.guard.proxy._second import SecondOpinions
+from offswitch.guard.proxy._stream import judging
 from offswitch.guard.tier import Monitor, SecondTier, monitor_opinion
 
 logger = logging.getLogger(__name__)
@@ -380,6 +382,11 @@ class GuardProxy:
     def auditing(self) -> bool:
         return self._audit is not None
 
+    @property
+    def slow_judging(self) -> bool:
+        """Whether judging may wait for the LLM monitor, and so runs off the event loop."""
+        return self.second_opinions is not None
+
     def audit(self, kind: str, payload: Mapping[str, Any]) -> Future[None] | None:
         """Queue an audit entry; the future of its write, None when there is no log."""
         return self._audit.write(kind, payload) if self._audit is not None else None
@@ -622,7 +629,7 @@ class GuardProxy:
             logger.warning("%s", message)
             return self._answer(exchange, 502, api.error(502, message, "upstream_error"))
         try:
-            changed = api.judge(exchange, answer)
+            changed = await judging(self.slow_judging, partial(api.judge, exchange), answer)
         except Refusal as refusal:
             return await self._confirmed(exchange, 403, refusal.body)
         if exchange.unconfirmed and (problem := await self._audit_problem(exchange)):
@@ -650,6 +657,7 @@ class GuardProxy:
     def _relay(self, exchange: Exchange, upstream: httpx.Response, upstream_url: str) -> Response:
         api = exchange.api
         relay = api.relay(exchange, self._stream_failure(api, upstream_url))
+        relay.off_loop = self.slow_judging
 
         def finish() -> None:
             exchange.upstream_done()

@@ -1,10 +1,11 @@
 """The LLM monitor behind the proxy's rules: a second opinion within a time budget.
 
 The proxy judges the calls of an answer as it reads them, synchronously; the monitor
-is asked on a loop of its own, in a background thread, and the proxy waits for it at
+is asked on a loop of its own, in a background thread, and the judging waits for it at
 most the tier's time budget (plus a small margin), after which the rule's decision
-stands. While it waits, the proxy serves nothing else: a reviewed call costs up to
-`--monitor-timeout` seconds.
+stands. With a monitor, the proxy judges in worker threads (`_stream.judging`), so a
+reviewed call costs its own request up to `--monitor-timeout` seconds while the proxy
+goes on serving the others.
 """
 
 from __future__ import annotations

@@ -16,12 +16,16 @@ calls are never released unjudged.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 DONE = b"[DONE]"
 CALL_MARKERS = (b'"tool_calls"', b'"function_call"', b'"error"', b"\\u")
@@ -31,6 +35,15 @@ is itself one of them."""
 CALL_KEYS = ("tool_calls", "function_call")
 """Delta fields that carry calls: tool calls, and the deprecated single function call
 that some servers (llama.cpp among them) still send beside them."""
+
+
+async def judging(off_loop: bool, work: Callable[[T], R], what: T) -> R:
+    """`work(what)`, in a worker thread when `off_loop`: judging that may wait for the
+    LLM monitor must not hold up the proxy's other requests; the rules alone are fast
+    enough to run on the loop."""
+    if off_loop:
+        return await asyncio.to_thread(work, what)
+    return work(what)
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,9 @@ def _says_something(delta: dict[str, Any]) -> bool:
 class StreamRelay:
     """Relays one upstream SSE stream, judging its calls before they leave."""
 
+    off_loop = False
+    """Whether events are judged in a worker thread (see `judging`)."""
+
     def __init__(self, judge: Judge, failure: Failure, recording: bool = True) -> None:
         self._judge = judge
         self._failure = failure
@@ -175,7 +191,7 @@ class StreamRelay:
                 if self.done:
                     continue  # read to the end, so that the connection can be used again
                 pending, events = _split_events(pending + data)
-                out = self._events(events)
+                out = await judging(self.off_loop, self._events, events)
                 if out:
                     yield out
                 if self.error is not None:
@@ -185,11 +201,16 @@ class StreamRelay:
                 yield self._end_with_error(self._failure(error))
             return
         if not self.done:
-            out = self._events([pending])
-            if self.error is None:
-                out += b"".join(self._release_all())
+            out = await judging(self.off_loop, self._last, pending)
             if out:
                 yield out
+
+    def _last(self, pending: bytes) -> bytes:
+        """What to send for the stream's unterminated rest, and the calls held back."""
+        out = self._events([pending])
+        if self.error is None:
+            out += b"".join(self._release_all())
+        return out
 
     def record(self) -> dict[str, Any]:
         """The response as the client received it, assembled, for the audit log (of a
@@ -453,6 +474,9 @@ class EventRelay:
     becomes (`event`), what is sent when the stream ends (`end`), and how an error
     event looks (`error_event`). After an error nothing more is sent."""
 
+    off_loop = False
+    """Whether events are judged in a worker thread (see `judging`)."""
+
     def __init__(self, failure: StreamFailure) -> None:
         self._failure = failure
         self.error: Any = None
@@ -468,7 +492,7 @@ class EventRelay:
         try:
             async for data in upstream:
                 pending, events = _split_events(pending + data)
-                out = self._events(events)
+                out = await judging(self.off_loop, self._events, events)
                 if out:
                     yield out
                 if self.ended:
@@ -476,11 +500,16 @@ class EventRelay:
         except httpx.TransportError as error:
             yield b"".join(self.refuse(self._failure(error)))
             return
+        out = await judging(self.off_loop, self._last, pending)
+        if out:
+            yield out
+
+    def _last(self, pending: bytes) -> bytes:
+        """What to send for the stream's unterminated rest and its end."""
         out = self._events([pending])
         if not self.ended:
             out += b"".join(self.end())
-        if out:
-            yield out
+        return out
 
     def _events(self, events: list[bytes]) -> bytes:
         out: list[bytes] = []
