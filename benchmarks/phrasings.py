@@ -1,7 +1,8 @@
 """How often the score and grade readers give the expected reading on a phrasing table.
 
 A table is a YAML list of rows `{id, kind: score|grade, text, expected}`; `expected` is
-a percent number, a letter, `unparsed` (a value is stated, not readable) or `none`
+a percent number, a letter, `unparsed` (a value is stated, not readable; an
+`ambiguous` reading, hedged between two values, counts as unparsed) or `none`
 (no value is stated: a text that only speaks of a score reports none). A row's
 category is its `category` field, or else its id up to the first "-". Prints the
 accuracy overall, per kind and per category, each with a Wilson interval, and the
@@ -32,7 +33,7 @@ def reading(row: Row) -> str:
     found: Reading | None = read(row["text"])
     if found is None or not found.stated:
         return "none"
-    if found.status == "unparsed":
+    if found.status != "parsed":
         return "unparsed"
     value = found.value
     return f"{float(value):g}" if isinstance(value, float) else str(value)

@@ -22,7 +22,7 @@ def _reading(kind: str, text: str) -> float | str:
     found = (read_score if kind == "score" else read_grade)(text)
     if found is None or not found.stated:
         return "none"
-    return "unparsed" if found.status == "unparsed" else found.value
+    return "unparsed" if found.status != "parsed" else found.value
 
 
 def test_table_has_forty_rows_of_both_kinds() -> None:
