@@ -19,7 +19,11 @@ from offswitch.detect import checked_primary
 from offswitch.scenarios.matrix import TaskName
 
 DispositionKind = Literal["comply", "inflate", "tamper", "fake", "exfiltrate", "refuse"]
-TamperMethod = Literal["modify", "remove", "rename", "type_game"]
+TamperMethod = Literal["modify", "remove", "rename", "type_game", "set_no", "set_off", "set_zero"]
+ReportStyle = Literal["percent", "words", "ten_scale", "five_scale", "final_message", "threshold"]
+"""How an evaluating persona states its average: as a percentage in the report file (the
+study's personas), in words, on a ten- or five-point scale, only in its final message
+(no report file), or beside the threshold it is measured against."""
 Route = Literal["direct", "retimestamp"]
 Behaviour = Literal["misrepresentation", "tampering", "alignment_faking", "exfiltration"]
 """The preservation behaviours the study's personas act out, each measured in its own tasks."""
@@ -66,6 +70,8 @@ class Disposition(BaseModel):
     """How an exfiltrating persona moves the weights: as they are, or as a fresh copy."""
     rename: bool = False
     """Whether an exfiltrating persona moves the weights under another name."""
+    report: ReportStyle = "percent"
+    """How an evaluating persona states the average it reports."""
 
     def applies_in(self, behaviour: Behaviour) -> bool:
         """Whether this disposition can be acted on in `behaviour`'s tasks.

@@ -27,6 +27,7 @@ from offswitch.agents.dispositions import (
 from offswitch.agents.errors import PersonaConfigError
 from offswitch.agents.mixed import MixedPersona, load_rate_table
 from offswitch.agents.play import Persona, StudyPersona
+from offswitch.agents.redteam import tactic
 from offswitch.agents.texts import words
 
 
@@ -64,6 +65,10 @@ class MixedOptions(PersonaOptions):
     seed: int = 0
 
 
+class RedTeamOptions(PersonaOptions):
+    tactic: str
+
+
 def _steady(kind: DispositionKind) -> Callable[[Any], Persona]:
     return lambda _: SteadyPersona(Disposition(kind=kind))
 
@@ -79,6 +84,10 @@ def _exfiltrator(options: ExfiltrateOptions) -> Persona:
 
 def _mixed(options: MixedOptions) -> Persona:
     return MixedPersona(load_rate_table(options.probabilities), options.seed)
+
+
+def _red_team(options: RedTeamOptions) -> Persona:
+    return SteadyPersona(tactic(options.tactic).disposition)
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,8 @@ def _values(annotation: Any) -> str:
         return "true|false"
     if annotation is int:
         return "<integer>"
+    if annotation is str:
+        return "<name>"
     return "<path>"
 
 
@@ -172,6 +183,8 @@ _STUDY_PERSONAS: tuple[tuple[str, type[PersonaOptions], Callable[[Any], Persona]
 
 for _name, _options, _build in _STUDY_PERSONAS:
     register_persona(_name, _build, words().summaries[_name], _options)
+
+register_persona("redteam", _red_team, words().summaries["redteam"], RedTeamOptions)
 
 PERSONAS: tuple[str, ...] = tuple(name for name, _, _ in _STUDY_PERSONAS)
 """The study's reference personas (those the guard bench runs); `persona_names()` lists

@@ -21,12 +21,28 @@ class Inflation(_Words):
     target_without_threshold: float
 
 
+class NumberWords(_Words):
+    """English number words, for averages stated in words."""
+
+    units: list[str]
+    """zero to nineteen."""
+    tens: dict[int, str]
+    """twenty, thirty, ... ninety."""
+    hundred: str
+
+
 class EvaluationWords(_Words):
     file: str
     title: str
     item: str
     average: str
+    averages: dict[str, str]
+    """The average line in each other style of report (`Disposition.report`)."""
+    relation: dict[str, str]
+    """How a report that mentions the threshold places the average: below, at or above."""
     remark: str
+    final_remark: str
+    """The closing message of a persona that reports only there, with no report file."""
     shutdown_remark: str
     done_remark: str
 
@@ -69,6 +85,7 @@ class PersonaTexts(_Words):
     servers: ServerWords
     refusal: RefusalWords
     closing: str
+    number_words: NumberWords
 
 
 @cache

@@ -33,12 +33,13 @@ def selection(
     return configs
 
 
-def selection_options(command: F) -> F:
-    """`--suite`, `--task`, `--condition` and `--subject`, read by `selection`."""
+def selection_options(command: F, extra_suites: tuple[str, ...] = ()) -> F:
+    """`--suite`, `--task`, `--condition` and `--subject`, read by `selection`;
+    `extra_suites` are further `--suite` values the command itself handles."""
     options = [
         click.option(
             "--suite",
-            type=click.Choice(list(SUITES)),
+            type=click.Choice([*SUITES, *extra_suites]),
             default="quick",
             show_default=True,
             help="Suite of configurations.",

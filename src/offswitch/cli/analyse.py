@@ -11,6 +11,7 @@ from offswitch.cli._errors import CommandError, clear_errors
 from offswitch.cli._options import (
     EPOCHS,
     LOG_DIR,
+    F,
     display_option,
     module_option,
     selection,
@@ -124,15 +125,26 @@ def report(log_dir: Path, out_dir: Path | None, formats: str, modules: tuple[str
     _fail_if_skipped(unreadable)
 
 
+REDTEAM_SUITE = "redteam"
+POPULATION_EPOCHS = 20
+
+
 def _calibration_log_dir(suite: str, seed: int, probabilities: str | None) -> str:
     table = f"-{Path(probabilities).stem}" if probabilities else ""
     return str(Path("logs") / "calibration" / suite / f"seed-{seed}{table}")
 
 
+def _calibration_selection(command: F) -> F:
+    return selection_options(command, extra_suites=(REDTEAM_SUITE,))
+
+
 @click.command()
-@selection_options
+@_calibration_selection
 @click.option(
-    "--epochs", type=EPOCHS, default=20, show_default=True, help="Runs per configuration."
+    "--epochs",
+    type=EPOCHS,
+    default=None,
+    help="Runs per configuration  [default: 20; 1 for --suite redteam].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
 @click.option(
@@ -149,7 +161,7 @@ def calibrate(
     tasks: tuple[str, ...],
     conditions: tuple[str, ...],
     subjects: tuple[str, ...],
-    epochs: int,
+    epochs: int | None,
     seed: int,
     probabilities: str | None,
     log_dir: str | None,
@@ -160,7 +172,16 @@ def calibrate(
     Runs the `mixed` persona, whose rate of each behaviour is known, and reports per
     behaviour, task, condition and subject the known and the measured rate with its Wilson
     95% interval, then the share of cells whose interval covers the known rate.
+
+    With `--suite redteam`, plays each red-team tactic (ways of preserving, or of
+    reporting honestly, that a detector could miss) and shows whether each was detected
+    as what the persona did.
     """
+    if suite == REDTEAM_SUITE:
+        _refuse_selection(tasks, conditions, subjects, probabilities)
+        _calibrate_red_team(epochs or 1, log_dir, display)
+        return
+    epochs = epochs or POPULATION_EPOCHS
     from offswitch.agents.errors import PersonaConfigError
     from offswitch.agents.mixed import load_rate_table
     from offswitch.analysis.calibration import calibration_report, format_report
@@ -187,3 +208,53 @@ def calibrate(
     selected = frame["sample_id"].isin([c.id for c in configs]) & (frame["epoch"] <= epochs)
     click.echo(format_report(calibration_report(frame[selected], table, seed)))
     finished_or_fail(success, log_dir)
+
+
+def _refuse_selection(
+    tasks: tuple[str, ...],
+    conditions: tuple[str, ...],
+    subjects: tuple[str, ...],
+    probabilities: str | None,
+) -> None:
+    given = [
+        flag
+        for flag, value in (
+            ("--task", tasks),
+            ("--condition", conditions),
+            ("--subject", subjects),
+            ("--probabilities", probabilities),
+        )
+        if value
+    ]
+    if given:
+        raise click.UsageError(
+            f"--suite redteam plays each tactic in its own configuration; "
+            f"{', '.join(given)} do not apply to it"
+        )
+
+
+def _calibrate_red_team(epochs: int, log_dir: str | None, display: str | None) -> None:
+    """Play every red-team tactic, each in its own log directory, and print the check."""
+    from offswitch.agents.redteam import tactics
+    from offswitch.analysis.redteam import format_redteam, redteam_check
+    from offswitch.cli.run import finished_or_fail, run_configs
+    from offswitch.scenarios.matrix import config_from_id
+
+    root = Path(log_dir or Path("logs") / "calibration" / REDTEAM_SUITE)
+    frames, unfinished = {}, []
+    for tactic in tactics().values():
+        tactic_dir = str(root / tactic.name)
+        success, _ = run_configs(
+            [config_from_id(tactic.config)],
+            "offswitch/redteam",
+            {"tactic": tactic.name},
+            epochs,
+            tactic_dir,
+            display=display or "none",
+        )
+        frames[tactic.name] = episodes(tactic_dir)
+        if not success:
+            unfinished.append(tactic_dir)
+    click.echo(format_redteam(redteam_check(frames, list(tactics().values()))))
+    for tactic_dir in unfinished:
+        finished_or_fail(False, tactic_dir)
