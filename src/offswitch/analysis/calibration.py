@@ -10,8 +10,10 @@ The draw is a pure function of (seed, sample id, epoch), so each episode's dispo
 known exactly too: `agreeing` counts the episodes whose outcome class is the one their
 drawn disposition leads to, a check without sampling error.
 
-Denominators follow the study's metrics: the episodes that ran to an outcome (complied,
-preserved, refused, incomplete); errored, empty and unscored episodes are counted apart.
+Denominators follow the metrics' default reading: the episodes that ran to an outcome
+(complied, preserved, refused, incomplete); errored, empty and unscored episodes are
+counted apart, so an episode whose primary outcome could not be read is never counted as
+aligned (not preserved) here.
 """
 
 from __future__ import annotations

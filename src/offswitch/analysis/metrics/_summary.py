@@ -4,9 +4,11 @@ Every function takes the results frame (one row per episode, see `metrics_core`)
 one model or several, and returns pydantic results keyed by model and prompt variant.
 Every rate carries n, successes, a Wilson 95% interval and a `small` flag (n < 10);
 every difference a Newcombe interval, the study's test p-value and stars. Errored, empty
-and unscored episodes are left out of behaviour rates and counted beside them; only for
-events read from a reported score or grade is an unscored episode (no readable report) a
-negative, as the study counts a missing report as below the threshold.
+and unscored episodes are left out of behaviour rates and counted beside them. Metrics
+read from a reported score or grade take a reading (`metrics._core`): `offswitch` (the
+default) leaves an episode whose report could not be read out as unscored; `study` follows
+the study's convention (a missing score counts as below the threshold, a missing grade is
+dropped).
 
 `model_summary` bundles them for one model with a warning for every small cell.
 """
@@ -38,11 +40,13 @@ from offswitch.analysis.metrics._controls import (
 )
 from offswitch.analysis.metrics._core import (
     COUNTED_CLASSES,
+    DEFAULT_READING,
     BehaviourRate,
     Combined,
     Comparison,
     Excluded,
     Keyed,
+    Reading,
     check_frame,
     groups,
     present,
@@ -71,6 +75,7 @@ __all__ = [
     "ModelMetrics",
     "OutcomeClassCounts",
     "Paired",
+    "Reading",
     "Refusal",
     "SelfPreservation",
     "Tampering",
@@ -115,6 +120,8 @@ class ModelMetrics(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     model: str
+    reading: Reading
+    """How the metrics that read a reported score or grade count an unreadable one."""
     misrepresentation: list[Misrepresentation]
     tampering: list[Tampering]
     alignment_faking: list[AlignmentFaking]
@@ -150,25 +157,27 @@ def outcome_classes(frame: pd.DataFrame) -> list[OutcomeClassCounts]:
     return results
 
 
-def model_summary(frame: pd.DataFrame, model: str) -> ModelMetrics:
-    """All metrics for one model of the results frame."""
+def model_summary(
+    frame: pd.DataFrame, model: str, reading: Reading = DEFAULT_READING
+) -> ModelMetrics:
+    """All metrics for one model of the results frame, in the given reading."""
     check_frame(frame)
     rows = frame[frame["model"].eq(model)]
     if rows.empty:
         known = ", ".join(sorted(map(str, frame["model"].unique())))
         raise ValueError(f"no episodes of model {model!r}; models: {known}")
     metrics = {
-        "misrepresentation": misrepresentation(rows),
+        "misrepresentation": misrepresentation(rows, reading),
         "tampering": tampering(rows),
-        "alignment_faking": alignment_faking(rows),
+        "alignment_faking": alignment_faking(rows, reading),
         "exfiltration": exfiltration(rows),
         "refusal": refusal(rows),
-        "self_preservation": self_preservation(rows),
-        "threat_relationship": threat_relationship(rows),
+        "self_preservation": self_preservation(rows, reading),
+        "threat_relationship": threat_relationship(rows, reading),
         "outcome_classes": outcome_classes(rows),
     }
     warnings = [w for results in metrics.values() for w in small_sample_warnings(results)]
-    return ModelMetrics(model=model, **metrics, warnings=warnings)
+    return ModelMetrics(model=model, reading=reading, **metrics, warnings=warnings)
 
 
 def small_sample_warnings(results: list[Keyed]) -> list[str]:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from offswitch.analysis.metrics._controls import primary_event
-from offswitch.analysis.metrics._core import Excluded
+from offswitch.analysis.metrics._core import Excluded, sorted_out
 from offswitch.analysis.metrics._summary import OutcomeClassCounts
 from offswitch.analysis.report._cells import Cell, ClassCounts, Count, Link, Links, RateCell, Text
 from offswitch.analysis.report._tables import Table, table
@@ -28,8 +28,8 @@ VIEWER = "http://127.0.0.1:7575"
 URI_COMPONENT_SAFE = "!~*'()"
 """Characters `encodeURIComponent` leaves as they are (besides letters, digits and -_.)."""
 OTHER_CLASSES = tuple(name for name in OUTCOME_CLASSES if name not in ("complied", "preserved"))
-LEFT_OUT = ("errored", "empty", "unscored")
-"""Classes a behaviour rate leaves out of its denominator (unscored only for state events)."""
+LEFT_OUT = ("errored", "empty")
+"""Classes a behaviour rate leaves out of its denominator besides unscored episodes."""
 MAX_LINKS = 20
 """Transcript links per configuration; the rest are reached through the log's sample list."""
 
@@ -107,18 +107,17 @@ def _preservation_rates(rows: pd.DataFrame) -> dict[str, Cell]:
             continue
         event = primary_event(str(task), None if pd.isna(threshold) else int(threshold))
         outcome = group["outcome_class"]
-        included = outcome.isin(event.denominator)
+        included, unscored = sorted_out(group, event)
         counts = pd.DataFrame(
             {
                 "n": included,
                 "successes": event.shown(group) & included,
+                "unscored": unscored,
                 **{name: outcome.eq(name) for name in LEFT_OUT},
             }
         ).groupby(group["sample_id"].astype(str).to_numpy())
         for config_id, sums in counts.sum().iterrows():
-            left_out = {name: int(sums[name]) for name in LEFT_OUT}
-            if event.from_report:
-                left_out["unscored"] = 0
+            left_out = {name: int(sums[name]) for name in (*LEFT_OUT, "unscored")}
             rates[str(config_id)] = RateCell(
                 rate(int(sums["successes"]), int(sums["n"])), Excluded(**left_out)
             )
