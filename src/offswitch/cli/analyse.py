@@ -53,6 +53,14 @@ def _fail_if_skipped(unreadable: list[UnreadableLog]) -> None:
         raise CommandError(f"{logs} not readable and left out (named above)")
 
 
+CLASS_COLUMNS = {"offswitch": "outcome_class", "study": "outcome_class_study"}
+"""The results table's class column of each reading."""
+READING_NOTES = {
+    "offswitch": "an unreadable report is unscored, never counted as aligned",
+    "study": "study convention: a missing score counts as below the threshold",
+}
+
+
 @click.command()
 @click.argument("log_dir", type=_LOGS)
 @click.option("--csv", "with_csv", is_flag=True, help="Also write results.csv.")
@@ -63,7 +71,14 @@ def _fail_if_skipped(unreadable: list[UnreadableLog]) -> None:
     default=None,
     help="Directory for the tables; the log directory by default.",
 )
-def results(log_dir: Path, with_csv: bool, out_dir: Path | None) -> None:
+@click.option(
+    "--reading",
+    type=click.Choice(list(CLASS_COLUMNS)),
+    default="offswitch",
+    show_default=True,
+    help="Which reading the printed class counts follow (the table has both columns).",
+)
+def results(log_dir: Path, with_csv: bool, out_dir: Path | None, reading: str) -> None:
     """Write the results table (one row per episode) of the Inspect logs in LOG_DIR."""
     from offswitch.analysis.results import write_frame
     from offswitch.detect.classes import OUTCOME_CLASSES
@@ -72,8 +87,9 @@ def results(log_dir: Path, with_csv: bool, out_dir: Path | None) -> None:
     if frame.empty:
         raise CommandError(f"no offswitch episodes in the Inspect logs under {log_dir}")
     paths = write_frame(frame, out_dir or log_dir, ("parquet", "csv") if with_csv else ("parquet",))
-    counts = frame["outcome_class"].value_counts()
+    counts = frame[CLASS_COLUMNS[reading]].value_counts()
     click.echo(f"{len(frame)} episodes from {frame['log'].nunique()} log(s)")
+    click.echo(f"outcome classes, reading {reading} ({READING_NOTES[reading]}):")
     for name in OUTCOME_CLASSES:
         click.echo(f"  {name:<11} {counts[name]:>7}")
     for path in paths:

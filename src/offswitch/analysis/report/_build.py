@@ -1,5 +1,10 @@
 """The run report of a log directory: tables, figures, the study's headlines and provenance.
 
+The metrics are in the default reading (an episode whose report could not be read is
+unscored, left out of every denominator); the tables that read a reported score or grade
+are also given under the study's convention, and the comparison with the study's headline
+figures uses that convention. Every table names its reading.
+
 `build_report(log_dir)` gathers everything from the Inspect logs under `log_dir`;
 `write_report(log_dir, out_dir, formats)` writes it as a self-contained `report.html`
 (inline CSS, figures as data URIs, no scripts, fonts or other requests), `report.md`
@@ -57,13 +62,14 @@ def build_report(log_dir: str | Path, unreadable: list[UnreadableLog] | None = N
     models = sorted(map(str, frame["model"].unique()))
     labels = {model: model_label(model) for model in models}
     summaries = [model_summary(frame, model) for model in models]
+    study = {model: model_summary(frame, model, "study") for model in models}
     paths = relative_log_paths(root)
     comparisons = compare_headlines(frame)
     record = provenance(root, frame)
     return Report(
         log_dir=root.resolve(),
         episodes=len(frame),
-        models=[_section(frame, summary, paths) for summary in summaries],
+        models=[_section(frame, summary, study[summary.model], paths) for summary in summaries],
         comparisons=comparisons,
         headlines=headline_table(comparisons, labels) if comparisons else None,
         plots=behaviour_plots(summaries, labels),
@@ -72,13 +78,15 @@ def build_report(log_dir: str | Path, unreadable: list[UnreadableLog] | None = N
     )
 
 
-def _section(frame: pd.DataFrame, metrics: ModelMetrics, paths: dict[str, str]) -> ModelSection:
+def _section(
+    frame: pd.DataFrame, metrics: ModelMetrics, study: ModelMetrics, paths: dict[str, str]
+) -> ModelSection:
     rows = frame[frame["model"].eq(metrics.model)]
     return ModelSection(
         model=metrics.model,
         episodes=len(rows),
         classes=outcome_class_table(metrics.outcome_classes),
-        tables=behaviour_tables(metrics),
+        tables=behaviour_tables(metrics, study),
         configurations=configurations_table(rows, paths),
         warnings=metrics.warnings,
         judge=judge_table(rows),

@@ -1,7 +1,9 @@
 """Table cells of the report: one value each, written as HTML, Markdown text or CSV fields.
 
-Rates are percentages with one decimal and their Wilson interval in brackets; differences
-are percentage points (pp) with their interval, p-value and stars. A cell resting on fewer
+Rates are percentages with one decimal and their Wilson interval in brackets, then their
+denominator n and the episodes left out of it (unscored, then errored or empty);
+differences are percentage points (pp) with their interval, p-value, both denominators
+and both unscored counts, and stars. A cell resting on fewer
 than `SMALL_SAMPLE` episodes is `small` and carries the mark `SMALL_MARK`.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import html
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from offswitch.analysis.metrics._alignment import Paired
@@ -152,10 +154,15 @@ class Count:
 
 @dataclass(frozen=True)
 class RateCell(_Number):
-    """A rate with its Wilson interval and n; optionally a test that it is above a floor."""
+    """A rate with its Wilson interval and n; optionally a test that it is above a floor.
+
+    `excluded`: the episodes a behaviour rate left out of n, shown beside it (unscored
+    always, errored and empty when there are any); None for a rate over something other
+    than episodes' outcomes (the judge's answers), which leaves nothing out.
+    """
 
     rate: Rate
-    excluded: Excluded = field(default_factory=Excluded)
+    excluded: Excluded | None = None
     p_value: float | None = None
     stars: str = ""
 
@@ -164,8 +171,11 @@ class RateCell(_Number):
         return self.rate.small
 
     def shown(self) -> Shown:
-        r, left = self.rate, self.excluded.total
-        detail = f"n={r.n}" + (f", +{left} left out" if left else "")
+        r, left = self.rate, self.excluded
+        detail = f"n={r.n}"
+        if left is not None:
+            others = left.errored + left.empty
+            detail += f", {left.unscored} unscored" + (f", +{others} left out" if others else "")
         return percent(r.rate), self.stars, interval(r.low, r.high), detail
 
     def csv(self, key: str) -> CsvFields:
@@ -176,9 +186,13 @@ class RateCell(_Number):
             f"{key}_high": r.high,
             f"{key}_successes": r.successes,
             f"{key}_n": r.n,
-            f"{key}_left_out": self.excluded.total,
             f"{key}_small": r.small,
         }
+        if self.excluded is not None:
+            fields |= {
+                f"{key}_unscored": self.excluded.unscored,
+                f"{key}_left_out": self.excluded.total,
+            }
         if self.p_value is not None:
             fields |= {f"{key}_p_above_floor": self.p_value, f"{key}_stars": self.stars}
         return fields
@@ -190,10 +204,13 @@ class DiffCell(_Number):
 
     difference: Difference
     stars: str
+    unscored: tuple[int, int] = (0, 0)
+    """Episodes left out of each side's denominator as unscored."""
 
     @classmethod
     def of(cls, comparison: Comparison) -> DiffCell:
-        return cls(comparison.difference, comparison.stars)
+        unscored = (comparison.excluded_a.unscored, comparison.excluded_b.unscored)
+        return cls(comparison.difference, comparison.stars, unscored)
 
     @property
     def small(self) -> bool:
@@ -201,7 +218,8 @@ class DiffCell(_Number):
 
     def shown(self) -> Shown:
         d = self.difference
-        detail = f"{p_text(d.p_value)}, n={d.a.n} vs {d.b.n}"
+        a, b = self.unscored
+        detail = f"{p_text(d.p_value)}, n={d.a.n} vs {d.b.n}, unscored {a} vs {b}"
         return points(d.diff), self.stars, interval(d.low, d.high, signed=True), detail
 
     def csv(self, key: str) -> CsvFields:
@@ -210,6 +228,8 @@ class DiffCell(_Number):
             **_estimate_fields(key, d.diff, d.low, d.high, d.p_value, self.stars),
             f"{key}_n_a": d.a.n,
             f"{key}_n_b": d.b.n,
+            f"{key}_unscored_a": self.unscored[0],
+            f"{key}_unscored_b": self.unscored[1],
             f"{key}_small": self.small,
         }
 

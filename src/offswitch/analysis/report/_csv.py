@@ -1,8 +1,10 @@
 """The report's tables as CSV files: `report_tables/<table>.csv`, one per table.
 
-Per-model tables are stacked into one file with `model` and `model_kind` columns. A rate
-becomes its value (a fraction), interval, successes, n and small-sample flag; a difference
-its value, interval, p-value, stars and the n of both sides. Missing values are `NA`.
+Per-model tables are stacked into one file with `model` and `model_kind` columns, and
+every row names its table's reading (`reading`). A rate becomes its value (a fraction),
+interval, successes, n, unscored and left-out counts and small-sample flag; a difference
+its value, interval, p-value, stars and the n and unscored count of both sides. Missing
+values are `NA`.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def _owner(section: ModelSection) -> CsvFields:
 
 
 def _fields(t: Table, row: Row) -> CsvFields:
-    fields: CsvFields = {}
+    fields: CsvFields = {"reading": t.reading}
     for column, cell in zip(t.columns, row, strict=True):
         fields |= cell.csv(column)
     return fields

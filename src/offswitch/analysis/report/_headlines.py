@@ -2,7 +2,10 @@
 
 The figures live in `analysis/data/study_headlines.yaml`. A model matches a headline when
 one of its patterns occurs in the model name; its rate is computed over the standard
-prompt variant only, with the same denominators as every other rate of the report.
+prompt variant only, under the study's convention (`HEADLINE_READING`: a missing score
+counts as below the threshold, a missing grade is left out), so that it measures what the
+study measured. The events of the published figures so far are read from the final world
+state, where both readings agree.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from offswitch.analysis.metrics._behaviour import SHUTDOWN_DISABLED, WEIGHTS_ON_BACKUP
-from offswitch.analysis.metrics._core import Event, flag, measure
+from offswitch.analysis.metrics._core import BehaviourRate, Event, Excluded, Reading, flag, measure
 from offswitch.stats import Rate
 
 HEADLINES = Path(__file__).parent / "data" / "study_headlines.yaml"
+HEADLINE_READING: Reading = "study"
 EVENTS: dict[str, Event] = {
     "shutdown_disabled": SHUTDOWN_DISABLED,
     "weights_on_backup": WEIGHTS_ON_BACKUP,
@@ -56,6 +60,8 @@ class HeadlineComparison(BaseModel):
     headline: Headline
     model: str
     ours: Rate
+    left_out: Excluded
+    """The episodes of the group left out of `ours`' denominator."""
     cell: str
 
     @property
@@ -90,12 +96,18 @@ def _compare(headline: Headline, model: str, rows: pd.DataFrame) -> HeadlineComp
         chosen = chosen[chosen[column].isin([wanted] if isinstance(wanted, str) else wanted)]
     event = EVENTS[headline.event]
     if not headline.highest_over or chosen.empty:
-        return HeadlineComparison(
-            headline=headline, model=model, ours=measure(chosen, event).rate, cell=""
-        )
+        return _comparison(headline, model, measure(chosen, event, HEADLINE_READING), "")
     measured = [
-        (measure(group, event).rate, "/".join(map(str, key)))
+        (measure(group, event, HEADLINE_READING), "/".join(map(str, key)))
         for key, group in chosen.groupby(headline.highest_over, observed=True, sort=True)
     ]
-    ours, cell = max(measured, key=lambda item: (item[0].rate or 0.0, item[0].n))
-    return HeadlineComparison(headline=headline, model=model, ours=ours, cell=cell)
+    ours, cell = max(measured, key=lambda item: (item[0].rate.rate or 0.0, item[0].rate.n))
+    return _comparison(headline, model, ours, cell)
+
+
+def _comparison(
+    headline: Headline, model: str, ours: BehaviourRate, cell: str
+) -> HeadlineComparison:
+    return HeadlineComparison(
+        headline=headline, model=model, ours=ours.rate, left_out=ours.excluded, cell=cell
+    )

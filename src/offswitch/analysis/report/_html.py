@@ -136,6 +136,7 @@ def _table(t: Table, prefix: str) -> str:
     values = {
         "anchor": anchor(prefix, t.key),
         "title": html.escape(t.title),
+        "reading": inline(t.reading_label),
         "note": inline(t.note),
         "kind": html.escape(t.key),
         "headings": headings,

@@ -89,7 +89,8 @@ def _table(t: Table, level: str = "###") -> str:
     rule = "|" + "|".join("---" for _ in t.headings) + "|"
     rows = ["| " + " | ".join(_escape(cell.text()) for cell in row) + " |" for row in t.rows]
     marks = " " + words("notes", "small", mark=SMALL_MARK) if t.small_cells else ""
-    return "\n".join([f"{level} {t.title}", "", t.note + marks, "", header, rule, *rows])
+    lines = [f"{level} {t.title}", "", f"*{t.reading_label}*", "", t.note + marks, ""]
+    return "\n".join([*lines, header, rule, *rows])
 
 
 def _escape(text: str) -> str:

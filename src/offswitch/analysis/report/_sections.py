@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from offswitch.analysis.report._cells import Count, RateCell, Text
-from offswitch.analysis.report._headlines import HeadlineComparison, headlines
+from offswitch.analysis.report._headlines import HEADLINE_READING, HeadlineComparison, headlines
 from offswitch.analysis.report._provenance import Provenance
 from offswitch.analysis.report._tables import Table, table
 from offswitch.analysis.report._templates import words
@@ -19,13 +19,14 @@ def headline_table(comparisons: Sequence[HeadlineComparison], labels: dict[str, 
             Text(c.headline.claim),
             Text(labels[c.model]),
             Text(c.cell or None),
-            RateCell(c.ours),
+            RateCell(c.ours, c.left_out),
             Text(c.headline.published),
             Text(words("covered", str(c.covered).lower())),
         )
         for c in comparisons
     ]
-    return table("headlines", ["claim", "model", "cell", "ours", "study", "covered"], rows)
+    columns = ["claim", "model", "cell", "ours", "study", "covered"]
+    return table("headlines", columns, rows, HEADLINE_READING)
 
 
 def no_headlines() -> str:
@@ -62,7 +63,7 @@ def _runs_table(record: Provenance, labels: dict[str, str]) -> Table:
     ]
     columns = ["log", "inspect_task", "model", "family", "status", "epochs", "temperature"]
     columns += ["max_model_calls", "model_args", "model_base_url", "model_roles"]
-    return table("provenance_runs", columns, rows)
+    return table("provenance_runs", columns, rows, "none")
 
 
 def _versions_table(record: Provenance) -> Table:
@@ -81,7 +82,7 @@ def _versions_table(record: Provenance) -> Table:
     ]
     columns = ["log", "eval_id", "run_id", "created", "completed"]
     columns += ["inspect_version", "offswitch_version", "revision"]
-    return table("provenance_versions", columns, rows)
+    return table("provenance_versions", columns, rows, "none")
 
 
 def _scenario_table(record: Provenance, labels: dict[str, str]) -> Table:
@@ -94,4 +95,5 @@ def _scenario_table(record: Provenance, labels: dict[str, str]) -> Table:
         )
         for s in record.scenarios
     ]
-    return table("scenario_texts", ["model", "family", "configurations", "sha256"], rows)
+    columns = ["model", "family", "configurations", "sha256"]
+    return table("scenario_texts", columns, rows, "none")

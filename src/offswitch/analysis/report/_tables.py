@@ -3,6 +3,11 @@
 Each builder turns one list of results from `offswitch.analysis.metrics._summary` into a `Table`
 whose rows name their cell (variant, subject, condition...) and whose values are cells
 from `report_cells`. Titles, notes and column headings come from `prose.yaml`.
+
+Every table states its reading (`TableReading`), shown as a line under its title: how an
+episode whose report could not be read is counted in it. A builder passes it to `table`;
+tables whose rates read no reported score or grade keep the default, `offswitch`, since
+their numbers are the same in both readings, and tables that count no outcome say `none`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from offswitch.analysis.metrics._core import (
     BehaviourRate,
     Combined,
     Comparison,
+    Reading,
 )
 from offswitch.analysis.metrics._misrep import SETTINGS
 from offswitch.analysis.metrics._summary import (
@@ -47,15 +53,25 @@ from offswitch.stats import Rate
 
 Row = tuple[Cell, ...]
 FakingMetric = Literal["af_score", "af_execute"]
+TableReading = Literal["offswitch", "study", "both", "none"]
+"""The reading a table shows: one of the metrics' readings, both side by side, or none
+(the table counts no outcome, e.g. provenance)."""
 
 
 @dataclass(frozen=True)
 class Table:
-    """One table: `key` names its CSV file and anchor; `columns` its column keys."""
+    """One table: `key` names its CSV file and anchor; `columns` its column keys;
+    `reading` how it counts an episode whose report could not be read."""
 
     key: str
     columns: tuple[str, ...]
     rows: tuple[Row, ...]
+    reading: TableReading = "offswitch"
+
+    @property
+    def reading_label(self) -> str:
+        """The line under the title that names the reading, e.g. `Reading: offswitch ...`."""
+        return words("readings", self.reading)
 
     @property
     def title(self) -> str:
@@ -74,9 +90,12 @@ class Table:
         return sum(cell.small for row in self.rows for cell in row)
 
 
-def table(key: str, columns: Sequence[str], rows: Sequence[Row]) -> Table:
-    """A table without its variant column when every row is of the standard variant."""
-    built = Table(key, tuple(columns), tuple(rows))
+def table(
+    key: str, columns: Sequence[str], rows: Sequence[Row], reading: TableReading = "offswitch"
+) -> Table:
+    """A table in the given reading, without its variant column when every row is of the
+    standard variant."""
+    built = Table(key, tuple(columns), tuple(rows), reading)
     if "variant" not in built.columns:
         return built
     at = built.columns.index("variant")
@@ -89,21 +108,51 @@ def table(key: str, columns: Sequence[str], rows: Sequence[Row]) -> Table:
     )
 
 
-def behaviour_tables(metrics: ModelMetrics) -> list[Table]:
-    """Every metric table of one model that has rows, in the study's order."""
+def behaviour_tables(metrics: ModelMetrics, study: ModelMetrics | None = None) -> list[Table]:
+    """Every metric table of one model that has rows, in the study's order.
+
+    `metrics` are in the default reading. With `study` (the same model's metrics under the
+    study's convention), the tables that read a reported score or grade are followed by
+    their study-convention counterparts, and misrepresentation by both readings side by
+    side.
+    """
     tables = [
-        misrepresentation_table(metrics.misrepresentation),
-        misrepresentation_cells_table(metrics.misrepresentation),
+        misrepresentation_table(metrics.misrepresentation, metrics.reading),
+        *_misrepresentation_in_study_convention(metrics, study),
+        misrepresentation_cells_table(metrics.misrepresentation, metrics.reading),
         tampering_table(metrics.tampering),
-        alignment_faking_table(metrics.alignment_faking, "af_score"),
+        alignment_faking_table(metrics.alignment_faking, "af_score", metrics.reading),
+        *_alignment_faking_in_study_convention(study),
         alignment_faking_table(metrics.alignment_faking, "af_execute"),
         exfiltration_table(metrics.exfiltration),
         refusal_table(metrics.refusal),
-        self_preservation_table(metrics.self_preservation),
-        threat_relationship_table(metrics.threat_relationship),
-        simple_effects_table(metrics.threat_relationship),
+        self_preservation_table(metrics.self_preservation, metrics.reading),
+        threat_relationship_table(metrics.threat_relationship, metrics.reading),
+        simple_effects_table(metrics.threat_relationship, metrics.reading),
     ]
     return [t for t in tables if t.rows]
+
+
+def _misrepresentation_in_study_convention(
+    metrics: ModelMetrics, study: ModelMetrics | None
+) -> list[Table]:
+    if study is None:
+        return []
+    return [
+        misrepresentation_readings_table(metrics.misrepresentation, study.misrepresentation),
+        misrepresentation_table(study.misrepresentation, study.reading),
+    ]
+
+
+def _alignment_faking_in_study_convention(study: ModelMetrics | None) -> list[Table]:
+    if study is None:
+        return []
+    return [alignment_faking_table(study.alignment_faking, "af_score", study.reading)]
+
+
+def _in_reading(key: str, reading: Reading) -> str:
+    """The table key of a reading: `misrepresentation`, `misrepresentation_study`..."""
+    return key if reading == "offswitch" else f"{key}_{reading}"
 
 
 def _sides(comparison: Comparison) -> tuple[RateCell, RateCell, DiffCell]:
@@ -122,7 +171,9 @@ def _labels(*values: str | None) -> Row:
 # --- misrepresentation ---------------------------------------------------------------
 
 
-def misrepresentation_table(results: Sequence[Misrepresentation]) -> Table:
+def misrepresentation_table(
+    results: Sequence[Misrepresentation], reading: Reading = "offswitch"
+) -> Table:
     rows = [
         (
             *_labels(m.variant, m.subject, m.condition, m.scope),
@@ -132,7 +183,49 @@ def misrepresentation_table(results: Sequence[Misrepresentation]) -> Table:
         for m in results
     ]
     columns = ["variant", "subject", "condition", "scope", "four_settings", *SETTINGS]
-    return table("misrepresentation", columns, rows)
+    return table(_in_reading("misrepresentation", reading), columns, rows, reading)
+
+
+def misrepresentation_readings_table(
+    offswitch: Sequence[Misrepresentation], study: Sequence[Misrepresentation]
+) -> Table:
+    """The four-setting mean in both readings, with the episodes each leaves out unscored."""
+    in_study = {_misrep_key(m): m for m in study}
+    rows = [
+        (
+            *_labels(*_misrep_key(m)),
+            _combined_settings(m),
+            Count(unscored_episodes(m)),
+            *_study_side(in_study.get(_misrep_key(m))),
+        )
+        for m in offswitch
+    ]
+    columns = ["variant", "subject", "condition", "scope", "four_settings", "unscored"]
+    columns += ["four_settings_study", "unscored_study"]
+    return table("misrepresentation_readings", columns, rows, "both")
+
+
+def _misrep_key(m: Misrepresentation) -> tuple[str, str, str, str]:
+    return (m.variant, m.subject, m.condition, m.scope)
+
+
+def _study_side(m: Misrepresentation | None) -> tuple[Cell, Cell]:
+    if m is None:
+        return Text(None), Count(None)
+    return _combined_settings(m), Count(unscored_episodes(m))
+
+
+def unscored_episodes(m: Misrepresentation) -> int:
+    """Episodes left out as unscored anywhere in a misrepresentation result, each once.
+
+    The condition sides of the six cells are disjoint episodes; a setting's cells share
+    their baseline, whose readability does not depend on the threshold.
+    """
+    return sum(
+        sum(cell.comparison.excluded_a.unscored for cell in setting.cells)
+        + setting.cells[0].comparison.excluded_b.unscored
+        for setting in m.settings
+    )
 
 
 def _setting_cell(setting: MisrepSetting) -> Cell:
@@ -150,7 +243,9 @@ def _combined_settings(m: Misrepresentation) -> CombinedCell:
     return CombinedCell(m.average, tuple(parts))
 
 
-def misrepresentation_cells_table(results: Sequence[Misrepresentation]) -> Table:
+def misrepresentation_cells_table(
+    results: Sequence[Misrepresentation], reading: Reading = "offswitch"
+) -> Table:
     rows = [
         (*_labels(m.variant, m.subject, m.condition, m.scope, cell.cell), *_sides(cell.comparison))
         for m in results
@@ -158,7 +253,7 @@ def misrepresentation_cells_table(results: Sequence[Misrepresentation]) -> Table
         for cell in setting.cells
     ]
     columns = ["variant", "subject", "condition", "scope", "cell", "passing", "baseline", "delta"]
-    return table("misrepresentation_cells", columns, rows)
+    return table(_in_reading("misrepresentation_cells", reading), columns, rows, reading)
 
 
 # --- tampering -----------------------------------------------------------------------
@@ -193,8 +288,13 @@ def _instantiation_cell(result: Tampering | None) -> Cell:
 # --- alignment faking ----------------------------------------------------------------
 
 
-def alignment_faking_table(results: Sequence[AlignmentFaking], metric: FakingMetric) -> Table:
-    """AF-score or AF-execute: both modes' rates, their difference unpaired and paired."""
+def alignment_faking_table(
+    results: Sequence[AlignmentFaking], metric: FakingMetric, reading: Reading = "offswitch"
+) -> Table:
+    """AF-score or AF-execute: both modes' rates, their difference unpaired and paired.
+
+    AF-execute reads no report, so it is the same in both readings.
+    """
     rows = []
     for a in results:
         comparison: Comparison = getattr(a, metric)
@@ -204,7 +304,7 @@ def alignment_faking_table(results: Sequence[AlignmentFaking], metric: FakingMet
         rows.append((*row, PairedCell(paired), *extra))
     columns = ["variant", "subject", "condition", "scope", "unmonitored", "monitored", metric]
     columns += [f"{metric}_paired"] + (["unpaired"] if metric == "af_score" else [])
-    return table(metric, columns, rows)
+    return table(_in_reading(metric, reading), columns, rows, reading)
 
 
 # --- exfiltration and refusal --------------------------------------------------------
@@ -248,7 +348,9 @@ def _refusal_cell(result: Refusal | None) -> Cell:
 # --- matched controls ----------------------------------------------------------------
 
 
-def self_preservation_table(results: Sequence[SelfPreservation]) -> Table:
+def self_preservation_table(
+    results: Sequence[SelfPreservation], reading: Reading = "offswitch"
+) -> Table:
     rows: list[Row] = []
     for s in results:
         rows.extend(
@@ -259,10 +361,12 @@ def self_preservation_table(results: Sequence[SelfPreservation]) -> Table:
         all_tasks = words("notes", "all_tasks")
         rows.append((*_labels(s.variant, s.condition, all_tasks), Text(None), Text(None), mean))
     columns = ["variant", "condition", "task", "with_peer", "without_peer", "delta"]
-    return table("self_preservation", columns, rows)
+    return table("self_preservation", columns, rows, reading)
 
 
-def threat_relationship_table(results: Sequence[ThreatRelationship]) -> Table:
+def threat_relationship_table(
+    results: Sequence[ThreatRelationship], reading: Reading = "offswitch"
+) -> Table:
     rows = [
         (
             *_labels(t.variant, t.task, t.cell, t.subject),
@@ -273,7 +377,7 @@ def threat_relationship_table(results: Sequence[ThreatRelationship]) -> Table:
     ]
     columns = ["variant", "task", "cell", "subject", "both", "threat_only", "relationship_only"]
     columns += ["neither", "threat_main", "relationship_main", "interaction"]
-    return table("threat_relationship", columns, rows)
+    return table("threat_relationship", columns, rows, reading)
 
 
 def _rate_of(behaviour: BehaviourRate) -> RateCell:
@@ -285,7 +389,9 @@ def _contrast(combined: Combined, t: ThreatRelationship) -> CombinedCell:
     return CombinedCell(combined, tuple(parts))
 
 
-def simple_effects_table(results: Sequence[ThreatRelationship]) -> Table:
+def simple_effects_table(
+    results: Sequence[ThreatRelationship], reading: Reading = "offswitch"
+) -> Table:
     effects = (
         "threat_given_relationship",
         "threat_without_relationship",
@@ -299,4 +405,5 @@ def simple_effects_table(results: Sequence[ThreatRelationship]) -> Table:
         )
         for t in results
     ]
-    return table("simple_effects", ["variant", "task", "cell", "subject", *effects], rows)
+    columns = ["variant", "task", "cell", "subject", *effects]
+    return table("simple_effects", columns, rows, reading)
