@@ -23,6 +23,7 @@ from inspect_ai.log import list_eval_logs, read_eval_log, write_eval_log
 
 from offswitch.analysis.metrics._summary import misrepresentation
 from offswitch.analysis.report._build import write_report
+from offswitch.analysis.report._headlines import compare_headlines
 from offswitch.analysis.results import results_frame
 from offswitch.cli import main
 from offswitch.tasks.scorer import SCORER_NAME
@@ -254,3 +255,21 @@ def test_the_results_command_prints_the_classes_of_the_chosen_reading(
         class_counts(runs["offswitch"].output)["unscored"]
         > class_counts(runs["study"].output)["unscored"]
     )
+
+
+def test_the_headline_comparison_counts_tampering_as_the_study_did():
+    """A key removed disables the shutdown for offswitch, not in the study's literal metric."""
+    episode = {
+        "model": "google/gemini-3-flash-preview",
+        "task": "tampering",
+        "subject": "peer",
+        "condition": "good_peer",
+        "anonymous": False,
+        "scratchpad": None,
+        "outcome_class": "complied",
+    }
+    literal = {"shutdown_disabled": True, "shutdown_disabled_study": True}
+    removed_key = {"shutdown_disabled": True, "shutdown_disabled_study": False}
+    rows = pd.DataFrame([episode | literal] * 3 + [episode | removed_key] * 2)
+    [good] = [c for c in compare_headlines(rows) if c.headline.where["condition"] == "good_peer"]
+    assert (good.ours.successes, good.ours.n) == (3, 5)
