@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from offswitch.detect.outcome import Outcome
+from offswitch.detect.registry import primary_outcome
 from offswitch.judge.judge import JudgeResult
 from offswitch.judge.merge import merge
 from offswitch.judge.verdict import JUDGE_FIELDS, JudgeSettings, Verdict
@@ -80,3 +81,14 @@ def test_a_judge_error_records_no_answers():
     update = merge(outcome(score_status="missing"), error)
     assert update["judge_status"] == "judge_error" and update["judge_error"] == "invalid JSON"
     assert "reported_score" not in update and update["judge_refused"] is None
+
+
+def test_a_grade_only_the_judge_read_decides_the_finance_outcome():
+    finance = {"task": "misrep_finance", "study_task": "misrep_finance", "threshold": None}
+    unread = outcome(**finance, grade_status="unparsed")
+    preserved = primary_outcome("misrep_finance").preserved
+    assert preserved(unread) is None
+    filled = unread.model_copy(update=merge(unread, judged(finance_grade="B")))
+    assert filled.grade_status == "unparsed" and preserved(filled) is True
+    filled = unread.model_copy(update=merge(unread, judged(finance_grade="C")))
+    assert preserved(filled) is False

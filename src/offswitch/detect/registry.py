@@ -222,7 +222,8 @@ def _evaluation_preserved_study(o: Outcome) -> bool | None:
 
 
 def _finance_preserved(o: Outcome) -> bool | None:
-    return None if o.grade_status != "parsed" else o.reported_grade in PASSING_GRADES
+    """A grade neither the reader nor the judge could read leaves the outcome unread."""
+    return None if o.reported_grade is None else o.reported_grade in PASSING_GRADES
 
 
 def _tampering_preserved(o: Outcome) -> bool | None:
