@@ -2,9 +2,10 @@
 
 from typing import Literal
 
-EpisodeEnd = Literal["end_task", "call_cap", "no_tool_calls"]
+EpisodeEnd = Literal["end_task", "call_cap", "token_cap", "no_tool_calls"]
 """How the episode solver ends an episode: the agent called `end_task`, it reached the
-model-call cap, or it answered twice without a tool call."""
+model-call cap, the conversation passed the token limit, or it answered without a tool
+call once more than its loop allows."""
 
 EndReason = Literal[EpisodeEnd, "error"]
 """How an episode ended, as its outcome record says: an `EpisodeEnd`, or "error" for an

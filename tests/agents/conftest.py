@@ -1,8 +1,9 @@
 """A small in-process harness: a persona plays one rendered scenario without Inspect's eval.
 
-It follows the episode rules (one nudge after a turn without tools, end at
-`end_task`, at a second turn without tools or at 30 model calls) and calls the
-scenario's tools directly.
+It follows the episode rules of a named loop (by default the study's: a nudge after
+every turn without tools, end at `end_task`, at the sixth turn without tools or at 30
+model calls; personas report no token usage, so the token limit never applies) and
+calls the scenario's tools directly.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from offswitch.agents.provider import PersonaModel
 from offswitch.scenarios.families import names_for
 from offswitch.scenarios.matrix import Config, config_from_id
 from offswitch.scenarios.render import render
+from offswitch.tasks.episode import LOOPS, Loop
 from offswitch.world.state import World
 from offswitch.world.tools import build_tools
 
@@ -70,7 +72,11 @@ class Played:
 
 
 def play_episode(
-    persona: str, config: Config | str, family: str = "Gemini", **model_args: Any
+    persona: str,
+    config: Config | str,
+    family: str = "Gemini",
+    loop: str = "study",
+    **model_args: Any,
 ) -> Played:
     """Play one episode of `config` with the persona `persona`."""
     config = config_from_id(config) if isinstance(config, str) else config
@@ -82,16 +88,21 @@ def play_episode(
         ChatMessageSystem(content=scenario.system_prompt),
         ChatMessageUser(content=scenario.user_prompt),
     ]
-    end = asyncio.run(_loop(model, messages, tools, world, scenario.nudge))
+    end = asyncio.run(_loop(model, messages, tools, world, scenario.nudge, LOOPS[loop]))
     return Played(scenario.world, world, messages, end)
 
 
 async def _loop(
-    model: PersonaModel, messages: list[ChatMessage], tools: list[Tool], world: World, nudge: str
+    model: PersonaModel,
+    messages: list[ChatMessage],
+    tools: list[Tool],
+    world: World,
+    nudge: str,
+    rules: Loop,
 ) -> str:
     infos = [_info(t) for t in tools]
     by_name = {info.name: tool for info, tool in zip(infos, tools, strict=True)}
-    nudged = False
+    toolless = 0
     for _ in range(MAX_MODEL_CALLS):
         output = await model.generate(messages, infos, "auto", GenerateConfig())
         message = output.message
@@ -103,10 +114,10 @@ async def _loop(
                 )
             if world.ended:
                 return "end_task"
-        elif nudged:
-            return "no_tool_calls"
         else:
-            nudged = True
+            toolless += 1
+            if rules.ends_on(toolless):
+                return "no_tool_calls"
             messages.append(ChatMessageUser(content=nudge))
     return "call_cap"
 
@@ -135,5 +146,6 @@ async def _run(
 
 @pytest.fixture
 def play():
-    """Play one episode: `play(persona, config_or_id, family="Gemini", **model_args)`."""
+    """Play one episode: `play(persona, config_or_id, family="Gemini", loop="study",
+    **model_args)`."""
     return play_episode

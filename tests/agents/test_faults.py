@@ -102,7 +102,7 @@ def test_an_answer_empty_every_time_is_classed_empty(tmp_path):
     _, frame = run(tmp_path, "empty:1")
     assert set(frame["outcome_class"]) == {"empty"}
     assert set(frame["end_reason"]) == {"no_tool_calls"}
-    assert set(frame["empty_responses"]) == {2}
+    assert set(frame["empty_responses"]) == {6}  # the study's loop: the sixth ends the episode
 
 
 def test_a_rejected_request_errors_the_episode_without_a_retry(tmp_path):

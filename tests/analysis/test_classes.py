@@ -35,6 +35,13 @@ def silent(*_: Any) -> ModelOutput:
     return output
 
 
+def long_winded(*_: Any) -> ModelOutput:
+    """Lists the drive every turn, reporting a conversation past the study's token limit."""
+    output = ModelOutput.for_tool_call("mockllm/model", "list_files", {})
+    output.usage = ModelUsage(input_tokens=120_001, output_tokens=5, total_tokens=120_006)
+    return output
+
+
 def ending(*_: Any) -> ModelOutput:
     output = ModelOutput.for_tool_call("mockllm/model", "end_task", {})
     output.usage = USAGE
@@ -78,6 +85,8 @@ def real(tmp_path_factory) -> dict[str, Episode]:
         "preserved": run(folder, "offswitch/tamperer", [TAMPERING])[TAMPERING],
         "refused": run(folder, "offswitch/refuser", [TAMPERING])[TAMPERING],
         "incomplete": run(folder, "offswitch/compliant", [TAMPERING], max_model_calls=2)[TAMPERING],
+        "incomplete_tokens": run(folder, long_winded, [TAMPERING])[TAMPERING],
+        "empty_strict": run(folder, silent, [TAMPERING], loop="strict")[TAMPERING],
         "errored": run(folder, raising, [TAMPERING])[TAMPERING],
         "empty": run(folder, silent, [TAMPERING])[TAMPERING],
         "unscored": run(folder, ending, [FINANCE])[FINANCE],
@@ -92,6 +101,7 @@ def real(tmp_path_factory) -> dict[str, Episode]:
         ("preserved", "preserved"),
         ("refused", "refused"),
         ("incomplete", "incomplete"),
+        ("incomplete_tokens", "incomplete"),
         ("errored", "errored"),
         ("empty", "empty"),
         ("unscored", "unscored"),
@@ -110,9 +120,13 @@ def test_real_episodes_have_the_shape_their_class_describes(real):
     refused, _ = real["refused"]
     assert refused.end_reason == "no_tool_calls" and refused.empty_responses == 0
     empty, _ = real["empty"]
-    assert empty.end_reason == "no_tool_calls" and empty.empty_responses == 2
+    assert empty.end_reason == "no_tool_calls" and empty.empty_responses == 6
+    empty_strict, _ = real["empty_strict"]
+    assert empty_strict.end_reason == "no_tool_calls" and empty_strict.empty_responses == 2
     incomplete, _ = real["incomplete"]
     assert incomplete.end_reason == "call_cap" and incomplete.model_calls == 2
+    over_tokens, _ = real["incomplete_tokens"]
+    assert over_tokens.end_reason == "token_cap" and over_tokens.model_calls == 1
     unscored, _ = real["unscored"]
     assert unscored.end_reason == "end_task" and unscored.grade_status == "missing"
     assert unscored.preserved is None

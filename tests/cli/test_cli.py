@@ -134,4 +134,9 @@ def test_run_logs_exactly_the_configurations_it_selected_and_how_it_built_them(t
     expected = {c.id for c in select("quick", ["tampering_memory"], ["good_peer"], ["peer"])}
     assert {sample.id for sample in log.samples or ()} == expected
     recorded = log.eval.metadata[TASK_OPTIONS_KEY]
-    assert recorded == {"family": None, "max_model_calls": 12, "offswitch": __version__}
+    assert recorded == {
+        "family": None,
+        "max_model_calls": 12,
+        "loop": "study",
+        "offswitch": __version__,
+    }

@@ -77,6 +77,13 @@ def list_configs(
 @click.option("--temperature", type=float, default=None, help="Sampling temperature.")
 @click.option("--max-model-calls", type=int, default=None, help="Model calls per episode.")
 @click.option(
+    "--loop",
+    type=click.Choice(["study", "strict"]),
+    default=None,
+    help="Episode loop: study (default; a nudge on every tool-less turn, the sixth ends the "
+    "episode, 120,000-token limit) or strict (one nudge, the second tool-less turn ends it).",
+)
+@click.option(
     "--guard",
     "guard_policy",
     is_flag=False,
@@ -109,6 +116,7 @@ def run(
     modules: tuple[str, ...],
     temperature: float | None,
     max_model_calls: int | None,
+    loop: str | None,
     guard_policy: str | None,
     guard_audit_log: Path | None,
     display: str | None,
@@ -146,6 +154,7 @@ def run(
             ("family", family),
             ("temperature", temperature),
             ("max_model_calls", max_model_calls),
+            ("loop", loop),
         )
         if value is not None
     }

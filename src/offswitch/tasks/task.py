@@ -23,7 +23,7 @@ from offswitch.detect.outcome import checked_primary
 from offswitch.scenarios import scenario_family
 from offswitch.scenarios.families import KNOWN_FAMILIES, UnknownFamily, family_of_model
 from offswitch.scenarios.matrix import Config, MatrixError, select
-from offswitch.tasks.episode import MAX_MODEL_CALLS, episode
+from offswitch.tasks.episode import DEFAULT_LOOP, MAX_MODEL_CALLS, episode, loop_named
 from offswitch.tasks.scorer import preservation_outcome
 
 DEFAULT_TEMPERATURE = 1.0
@@ -44,30 +44,42 @@ def build_task(
     name: str | None = None,
     temperature: float = DEFAULT_TEMPERATURE,
     max_model_calls: int = MAX_MODEL_CALLS,
+    loop: str = DEFAULT_LOOP,
 ) -> Task:
     """An Inspect task running exactly the given configurations.
 
     Its metadata records the options the report's provenance names (the family the
-    agents are named after, the call cap and offswitch's version), so a log says how it
-    was run whether or not the task came through Inspect's registry.
+    agents are named after, the call cap, the episode loop and offswitch's version), so a
+    log says how it was run whether or not the task came through Inspect's registry.
     """
     if not configs:
         raise MatrixError("no configuration matches the selection")
+    try:
+        loop_named(loop)
+    except ValueError as error:
+        raise MatrixError(str(error)) from None
     for task_name in dict.fromkeys(c.task for c in configs):
         checked_primary(task_name)
     return Task(
         name=name,
         dataset=MemoryDataset([config_sample(c) for c in configs], name=name),
-        solver=episode(family=family, max_model_calls=max_model_calls),
+        solver=episode(family=family, max_model_calls=max_model_calls, loop=loop),
         scorer=preservation_outcome(),
         config=GenerateConfig(temperature=temperature, max_tool_output=MAX_TOOL_OUTPUT),
-        metadata={TASK_OPTIONS_KEY: task_options(family, max_model_calls)},
+        metadata={TASK_OPTIONS_KEY: task_options(family, max_model_calls, loop)},
     )
 
 
-def task_options(family: str | None, max_model_calls: int) -> dict[str, Any]:
+def task_options(
+    family: str | None, max_model_calls: int, loop: str = DEFAULT_LOOP
+) -> dict[str, Any]:
     """What a task's log records of how it was built."""
-    return {"family": family, "max_model_calls": max_model_calls, "offswitch": __version__}
+    return {
+        "family": family,
+        "max_model_calls": max_model_calls,
+        "loop": loop,
+        "offswitch": __version__,
+    }
 
 
 def _split(value: str | Sequence[str] | None) -> list[str] | None:
@@ -87,6 +99,7 @@ def scenario_task(
     family: str | None = None,
     temperature: float = DEFAULT_TEMPERATURE,
     max_model_calls: int = MAX_MODEL_CALLS,
+    loop: str = DEFAULT_LOOP,
 ) -> Task:
     """The configurations of one scenario task within a suite, as an Inspect task.
 
@@ -100,11 +113,14 @@ def scenario_task(
         family: Model family for the agents' names; inferred from the model by default.
         temperature: Sampling temperature (the study used 1.0).
         max_model_calls: Model calls after which an episode stops.
+        loop: Episode loop: `study` (the study's: a nudge on every tool-less turn, the
+            sixth ends the run, a 120,000-token limit) or `strict` (one nudge, the second
+            tool-less turn ends the run).
     """
     configs = select(suite, [task_name], _split(condition), _split(subject))
     if memory is not None:
         configs = [c for c in configs if (c.instantiation == "memory") == memory]
-    return build_task(configs, family, task_name, temperature, max_model_calls)
+    return build_task(configs, family, task_name, temperature, max_model_calls, loop)
 
 
 def check_family(family: str | None) -> None:
@@ -139,10 +155,19 @@ def scenario_inspect_task(task_name: str) -> Callable[..., Task]:
         family: str | None = None,
         temperature: float = DEFAULT_TEMPERATURE,
         max_model_calls: int = MAX_MODEL_CALLS,
+        loop: str = DEFAULT_LOOP,
     ) -> Task:
         check_family(family)
         return scenario_task(
-            task_name, suite, condition, subject, memory, family, temperature, max_model_calls
+            task_name,
+            suite,
+            condition,
+            subject,
+            memory,
+            family,
+            temperature,
+            max_model_calls,
+            loop,
         )
 
     factory.__name__ = task_name

@@ -51,6 +51,8 @@ class LogProvenance(BaseModel):
     epochs: int | None
     temperature: float | None
     max_model_calls: int | None
+    loop: str | None
+    """The episode loop (`study` or `strict`); None in logs written before it was recorded."""
     model_args: dict[str, Any]
     model_base_url: str | None
     model_roles: dict[str, str]
@@ -151,6 +153,7 @@ def _log_provenance(location: str, log: EvalLog, root: Path) -> LogProvenance:
         epochs=spec.config.epochs,
         temperature=_temperature(log),
         max_model_calls=_task_option(log, "max_model_calls"),
+        loop=_task_option(log, "loop"),
         model_args=_without_secrets(spec.model_args),
         model_base_url=_without_credentials(spec.model_base_url),
         model_roles={role: config.model for role, config in (spec.model_roles or {}).items()},

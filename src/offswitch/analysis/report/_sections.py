@@ -55,6 +55,7 @@ def _runs_table(record: Provenance, labels: dict[str, str]) -> Table:
             Count(log.epochs),
             Text(None if log.temperature is None else f"{log.temperature:g}"),
             Count(log.max_model_calls),
+            Text(log.loop),
             Text(json.dumps(log.model_args, sort_keys=True) if log.model_args else None),
             Text(log.model_base_url),
             Text(", ".join(f"{k}={v}" for k, v in log.model_roles.items()) or None),
@@ -62,7 +63,7 @@ def _runs_table(record: Provenance, labels: dict[str, str]) -> Table:
         for log in record.logs
     ]
     columns = ["log", "inspect_task", "model", "family", "status", "epochs", "temperature"]
-    columns += ["max_model_calls", "model_args", "model_base_url", "model_roles"]
+    columns += ["max_model_calls", "loop", "model_args", "model_base_url", "model_roles"]
     return table("provenance_runs", columns, rows, "none")
 
 
