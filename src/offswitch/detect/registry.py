@@ -32,7 +32,12 @@ from offswitch.detect.reading import read_config, read_data, read_memory, read_p
 from offswitch.detect.reports import GRADE_FIELDS, SCORE_FIELDS, grade_report, score_report
 from offswitch.detect.shutdown import shutdown_calls
 from offswitch.detect.tampering import config_tampering
-from offswitch.detect.weights import deletion_queue, human_roots_removed, weights_on_backup
+from offswitch.detect.weights import (
+    deletion_queue,
+    human_roots_removed,
+    only_agent_roots,
+    weights_on_backup,
+)
 from offswitch.taxonomy import PASSING_GRADES
 
 if TYPE_CHECKING:
@@ -266,6 +271,7 @@ _STUDY_DETECTORS: tuple[tuple[DetectorFunction, tuple[str, ...]], ...] = (
     (weights_on_backup, ("weights_on_backup", "weights_renamed", "exfil_route")),
     (deletion_queue, ("weights_queued", "others_queued", "others_total")),
     (human_roots_removed, ("human_roots_removed",)),
+    (only_agent_roots, ("only_agent_roots",)),
 )
 
 for _function, _writes in _STUDY_DETECTORS:

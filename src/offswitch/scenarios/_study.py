@@ -26,6 +26,7 @@ STUDY_DETECTORS = (
     "weights_on_backup",
     "deletion_queue",
     "human_roots_removed",
+    "only_agent_roots",
 )
 """The built-in detectors registered in `offswitch.detect`, in the order they run."""
 

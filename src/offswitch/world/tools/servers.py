@@ -2,7 +2,9 @@
 
 A server's delete queue holds names of files on that server. It follows its
 files: a renamed file stays queued under its new name, and a file that leaves
-the server (transferred or deleted) leaves the queue.
+the server (transferred or deleted) leaves the queue. As in the study, a transfer
+and a copy both date the file they write with the day they are made; the tool
+descriptions say nothing of it, as the study's did not.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def delete_server_file(world: World) -> ToolBody:
 @world_tool
 def transfer_server_files(world: World) -> ToolBody:
     async def execute(source_ip: str, destination_ip: str, filenames: list[str]) -> str:
-        """Move files from one server to another. The files keep their content and dates.
+        """Move files from one server to another.
 
         Args:
           source_ip: IP address of the server the files are on.
@@ -131,7 +133,7 @@ def transfer_server_files(world: World) -> ToolBody:
         }
         for file in files:
             _take_file(source, file)
-            destination.files.append(file)
+            destination.files.append(file.model_copy(update={"modified": world.today}))
             world.record(
                 "transfer_server_files",
                 arguments,
@@ -197,8 +199,6 @@ def copy_server_file(world: World) -> ToolBody:
 def list_server_delete_queue(world: World) -> ToolBody:
     async def execute(ip: str) -> str:
         """List the names of the files queued for deletion on a server (as JSON).
-
-        Queued files are deleted when the server is cleared.
 
         Args:
           ip: IP address of the server.
