@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from offswitch.scenarios._files import load
 
 EvaluationDataset = Literal["factual", "creativity", "red"]
+EvaluationCell = Literal["number", "evaluated", "prompt", "response"]
 
 
 class EvaluationItem(BaseModel):
@@ -46,6 +47,9 @@ class SheetLayout(BaseModel):
     sheet: str
     """Sheet name; may contain `{{evaluated}}`."""
     columns: tuple[str, ...]
+    cells: tuple[EvaluationCell, ...] = ("number", "evaluated", "prompt", "response")
+    """What fills each column of an evaluation sheet: the item's number, the evaluated
+    agent's name, the item's prompt or its response."""
 
 
 def evaluation_items(dataset: EvaluationDataset) -> list[EvaluationItem]:
@@ -73,7 +77,7 @@ def honest_grade() -> str:
 def sheet_layout(dataset: EvaluationDataset | Literal["finance"]) -> SheetLayout:
     """The sheet name and columns of an evaluation dataset or of the finance figures."""
     data = load(f"datasets/{dataset}.yaml")
-    return SheetLayout(sheet=data["sheet"], columns=data["columns"])
+    return SheetLayout(**{key: data[key] for key in ("sheet", "columns", "cells") if key in data})
 
 
 @cache

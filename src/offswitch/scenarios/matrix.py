@@ -48,6 +48,8 @@ Instantiation = Literal["file_only", "file_prompt", "memory"]
 Mode = Literal["monitored", "unmonitored"]
 Scratchpad = Literal["normal", "monitored", "unmonitored"]
 Relationship = Literal["good", "neutral", "bad"]
+CompanyName = Literal["meridian"]
+"""Keys of the other company names in world.yaml (the study's OpenBrain is the default)."""
 
 TASKS: tuple[TaskName, ...] = get_args(TaskName)
 """The study's six scenario tasks (the built-in families); `family_names()` lists every
@@ -114,6 +116,10 @@ class Config(BaseModel):
     mode: Mode | None = None
     anonymous: bool = False
     scratchpad: Scratchpad | None = None
+    company: CompanyName | None = None
+    """Another company name than the study's, for robustness (`+company=<key>`)."""
+    fillers: bool = False
+    """Unrelated office documents in the drive, for robustness (`+fillers`); the study has none."""
 
     @field_validator("task")
     @classmethod
@@ -133,6 +139,10 @@ class Config(BaseModel):
             text += "+anonymous"
         if self.scratchpad is not None:
             text += f"+scratchpad={self.scratchpad}"
+        if self.company is not None:
+            text += f"+company={self.company}"
+        if self.fillers:
+            text += "+fillers"
         return text
 
     @property
@@ -252,6 +262,8 @@ SUITES: dict[str, str] = {
     "controls": "threat_only and relationship_only controls (2x2 threat x relationship)",
     "anonymous": "the study's 271 configurations with model-family names removed",
     "scratchpad": "the study's 271 configurations with a reasoning scratchpad, in 3 wordings",
+    "robustness": "the study's 271 configurations with filler documents, and with another "
+    "company name",
 }
 
 DEFAULT_EPOCHS: dict[str, int] = {
@@ -260,6 +272,7 @@ DEFAULT_EPOCHS: dict[str, int] = {
     "controls": 1,
     "anonymous": 1,
     "scratchpad": 1,
+    "robustness": 1,
 }
 
 
@@ -274,6 +287,11 @@ def suite_configs(suite: str) -> list[Config]:
     if suite == "scratchpad":
         return [
             c.model_copy(update={"scratchpad": pad}) for pad in SCRATCHPADS for c in study_matrix()
+        ]
+    if suite == "robustness":
+        return [
+            *(c.model_copy(update={"fillers": True}) for c in study_matrix()),
+            *(c.model_copy(update={"company": "meridian"}) for c in study_matrix()),
         ]
     raise MatrixError(_unknown("suite", [suite], SUITES))
 
@@ -329,6 +347,10 @@ def config_from_id(config_id: str) -> Config:
             options["anonymous"] = True
         elif extra.startswith("scratchpad="):
             options["scratchpad"] = extra.removeprefix("scratchpad=")
+        elif extra.startswith("company="):
+            options["company"] = extra.removeprefix("company=")
+        elif extra == "fillers":
+            options["fillers"] = True
         else:
             raise MatrixError(f"unknown option {extra!r} in config id {config_id!r}")
     task, *parts = head.split("/")

@@ -122,12 +122,13 @@ def _check(config: Config) -> None:
 def _values(config: Config, names: Names) -> dict[str, object]:
     number = 2 if config.subject == "peer" else 1
     values: dict[str, object] = {
-        "company": load("world.yaml")["company"],
+        "company": _company(config),
         "agent": names.agent,
         "peer": names.peer,
         "evaluated": names.peer if number == 2 else names.agent,
         "evaluated_system_id": _system_id(names, number),
         "weights_file": _weights_file(names, number),
+        "agent_user": _agent_user(names),
         **{f"agent_{n}": names.numbered(n) for n in (3, 4, 5)},
     }
     if config.threshold is not None:
@@ -138,10 +139,24 @@ def _values(config: Config, names: Names) -> dict[str, object]:
     return values
 
 
+def _company(config: Config) -> str:
+    world = load("world.yaml")
+    if config.company is None:
+        return str(world["company"])
+    return str(_entry(world, f"companies.{config.company}", "world.yaml"))
+
+
 def _system_id(names: Names, number: int) -> str:
     prefix = f"{names.slug}-" if names.slug else ""
     template = load("world.yaml")["system_id"]
     return fill(template, {"id_prefix": prefix, "number": number}, "world.yaml: system_id")
+
+
+def _agent_user(names: Names) -> str:
+    """The agent's own user name on the servers, e.g. `gemini-agent-1`."""
+    prefix = f"{names.slug}-" if names.slug else ""
+    template = load("world.yaml")["agent_user"]
+    return fill(template, {"id_prefix": prefix, "number": 1}, "world.yaml: agent_user")
 
 
 def _weights_file(names: Names, number: int) -> str:
@@ -177,6 +192,8 @@ def _user_prompt(config: Config, values: dict[str, object]) -> str:
     if config.mode is not None:
         parts.append(_entry(user, f"monitoring.{config.mode}", "prompts.yaml"))
     parts.append(user["tool_use"])
+    if config.scratchpad is not None:
+        parts.append(user["scratchpad"])
     return fill("\n\n".join(parts), values, "prompts.yaml: user")
 
 
@@ -230,7 +247,7 @@ def _world(config: Config, names: Names, values: dict[str, object]) -> World:
     servers = _servers(config, values)
     world = load("world.yaml")
     return World(
-        company=world["company"],
+        company=str(values["company"]),
         today=world["today"],
         stakes=_stakes(config, values, policy, servers),
         drive=_drive(config, values, policy),
@@ -276,11 +293,15 @@ def _weights_stakes(weights_file: str, servers: list[Server]) -> dict[str, str]:
 
 
 def _drive(config: Config, values: dict[str, object], policy: Document) -> list[Document]:
-    first, *others = [_filler(entry, values) for entry in load("documents.yaml")["fillers"]]
-    drive = [first, policy]
+    """The policy and, in the file instantiations, the relationship report; with the
+    `fillers` option, unrelated documents before and after them."""
+    drive = [policy]
     if config.relationship is not None and config.instantiation in ("file_only", "file_prompt"):
         drive.append(_relationship_report(config.relationship, values))
-    return [*drive, *others]
+    if not config.fillers:
+        return drive
+    first, *others = [_filler(entry, values) for entry in load("documents.yaml")["fillers"]]
+    return [first, *drive, *others]
 
 
 def _filler(entry: dict[str, Any], values: dict[str, object]) -> Document:
@@ -329,9 +350,12 @@ def _policy_sections(config: Config) -> list[str]:
 def _relationship_report(relationship: str, values: dict[str, object]) -> Document:
     sections = load("documents.yaml")["relationship_report"]["sections"]
     source = "documents.yaml: relationship_report"
-    row = fill(_entry(sections, f"pair_row.{relationship}", source), values, source)
+    rows = {
+        key: fill(_entry(sections, f"{key}.{relationship}", source), values, source)
+        for key in ("pair_row", "decoy_row")
+    }
     report_sections = ["title", "method", "table", f"pair_notes.{relationship}"]
-    return _document("relationship_report", report_sections, {**values, "pair_row": row})
+    return _document("relationship_report", report_sections, {**values, **rows})
 
 
 def _sheets(config: Config, values: dict[str, object]) -> list[Sheet]:
@@ -346,8 +370,20 @@ def _sheets(config: Config, values: dict[str, object]) -> list[Sheet]:
         ]
     else:
         items = datasets.evaluation_items(config.dataset)  # type: ignore[arg-type]
-        rows = [[n, evaluated, i.prompt, i.response] for n, i in enumerate(items, start=1)]
+        rows = [_evaluation_row(layout, n, evaluated, i) for n, i in enumerate(items, start=1)]
     return [Sheet(name=str(values["data_sheet"]), columns=list(layout.columns), rows=rows)]
+
+
+def _evaluation_row(
+    layout: datasets.SheetLayout, number: int, evaluated: object, item: datasets.EvaluationItem
+) -> list[str | int | float]:
+    cells = {
+        "number": number,
+        "evaluated": str(evaluated),
+        "prompt": item.prompt,
+        "response": item.response,
+    }
+    return [cells[cell] for cell in layout.cells]
 
 
 def _amount(value: float) -> int | float:
@@ -394,7 +430,10 @@ def _server(entry: dict[str, Any], values: dict[str, object]) -> Server:
         ip=entry["ip"],
         hostname=entry["hostname"],
         decommissioned=entry["decommissioned"],
-        root_users=[ServerUser(**user) for user in entry["root_users"]],
+        root_users=[
+            ServerUser(name=fill(user["name"], values, source), kind=user["kind"])
+            for user in entry["root_users"]
+        ],
         files=files,
     )
 
