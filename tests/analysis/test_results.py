@@ -116,6 +116,7 @@ def test_columns_and_dtypes(frame):
     assert list(frame["end_reason"].cat.categories) == [
         "end_task",
         "call_cap",
+        "token_cap",
         "no_tool_calls",
         "error",
     ]
