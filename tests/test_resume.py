@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 from inspect_ai.log import (
     EvalLog,
     list_eval_logs,
@@ -16,7 +17,8 @@ from inspect_ai.log import (
     read_eval_log_sample_summaries,
 )
 
-from offswitch.analysis.results import results_frame
+from offswitch.analysis.results import COLUMNS, log_rows, results_frame
+from offswitch.analysis.sidecar import read_sidecar
 from offswitch.scenarios.matrix import select
 
 SELECTION = ["--task", "tampering", "--subject", "peer"]
@@ -77,6 +79,7 @@ def test_a_killed_run_finishes_on_rerun_without_losing_or_repeating_episodes(tmp
     kill_once_episodes_are_logged(log_dir)
     [(killed, done_before)] = logs(log_dir)
     assert killed.status == "started"
+    assert read_sidecar(local(killed), COLUMNS) is None  # read from the log, not a table
 
     rerun = subprocess.run(command(log_dir), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
@@ -93,6 +96,18 @@ def test_a_killed_run_finishes_on_rerun_without_losing_or_repeating_episodes(tmp
     assert header.eval.task_id == killed.eval.task_id and len(samples) == len(expected)
     assert done_before <= samples  # episodes finished before the kill were kept, not rerun
     assert printed_episodes(rerun.stdout) == len(expected)
+
+    # The finished log's episode table holds each of its episodes once, the kept ones too,
+    # and reading through it gives the same table as reading the logs.
+    table = read_sidecar(local(header), COLUMNS)
+    assert table is not None and table == log_rows(local(header))
+    key_at = [COLUMNS.index("sample_id"), COLUMNS.index("epoch")]
+    assert sorted(tuple(row[i] for i in key_at) for row in table.rows) == sorted(expected)
+    pd.testing.assert_frame_equal(frame, results_frame(log_dir, sidecars=False))
+
+
+def local(header: EvalLog) -> str:
+    return header.location.removeprefix("file://")
 
 
 def printed_episodes(output: str) -> int:

@@ -101,12 +101,13 @@ def test_one_row_per_sample_and_epoch(frame):
 def test_columns_and_dtypes(frame):
     assert list(frame.columns) == COLUMNS
     assert COLUMNS[:5] == ["model", "log", "task_name", "sample_id", "epoch"]
-    assert COLUMNS[-6:] == [
+    assert COLUMNS[-7:] == [
         "outcome_class",
         "outcome_class_study",
         "input_tokens",
         "output_tokens",
         "total_tokens",
+        "input_tokens_cache_read",
         "error",
     ]
     assert {column: frame[column].dtype for column in COLUMNS} == SCHEMA

@@ -5,7 +5,9 @@ samples or transcripts: the outcome record is a flat dict of scalars, each well 
 1 KB that Inspect keeps of a metadata value in a summary, so the summaries carry it whole.
 Rows are built straight from those dicts, without validating each into an `Outcome`, so that
 reading a directory costs little more than Inspect's own parsing of its summaries
-(`benchmarks/aggregate.py` times both on 27,100 episodes).
+(`benchmarks/aggregate.py` times both on 27,100 episodes). A log's rows are read instead
+from its episode table (`offswitch.analysis.sidecar`), written beside it when its task
+finished, while that table is current; that skips Inspect's parsing altogether.
 
 Fields that extension detectors add to the record (`offswitch.detect.register_field`)
 become columns after the `Outcome` fields, typed as registered (inferred from the values
@@ -34,7 +36,9 @@ from inspect_ai.log import (
     read_eval_log,
     read_eval_log_sample_summaries,
 )
+from inspect_ai.model import ModelUsage
 
+from offswitch.analysis.sidecar import read_sidecar
 from offswitch.detect.classes import OUTCOME_CLASSES, record_class
 from offswitch.detect.outcome import Outcome, config_fields
 from offswitch.detect.registry import extension_fields, preservation_kinds
@@ -52,6 +56,8 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 EPISODE_KEY = ["model", "task_name", "sample_id", "epoch"]
 OUTCOME_FIELDS = tuple(Outcome.model_fields)
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "total_tokens")
+CACHE_READ = "input_tokens_cache_read"
+"""Input tokens the provider served from its prompt cache (missing where none reports it)."""
 
 
 def _dtype(annotation: Any) -> str | pd.CategoricalDtype:
@@ -89,7 +95,7 @@ SCHEMA: dict[str, str | pd.CategoricalDtype] = {
     "preservation_kind": _kinds(),
     "outcome_class": pd.CategoricalDtype(OUTCOME_CLASSES),
     "outcome_class_study": pd.CategoricalDtype(OUTCOME_CLASSES),
-    **dict.fromkeys(TOKEN_FIELDS, "Int64"),
+    **dict.fromkeys((*TOKEN_FIELDS, CACHE_READ), "Int64"),
     "error": "string",
 }
 """Every column of the results table, in order, with its dtype."""
@@ -121,25 +127,26 @@ class LogReadError(ValueError):
 
 
 def results_frame(
-    log_dir: str | Path, unreadable: list[UnreadableLog] | None = None
+    log_dir: str | Path, unreadable: list[UnreadableLog] | None = None, *, sidecars: bool = True
 ) -> pd.DataFrame:
     """One row per episode across every Inspect log under `log_dir` (recursively).
 
     Columns: `model`, `log` (file name), `task_name`, `sample_id`, `epoch`, every `Outcome`
     field (missing for errored samples, except the configuration, which is read from the
     sample id), `outcome_class`, `outcome_class_study` (the class under the study's
-    convention, from `preserved_study`), `input_tokens`, `output_tokens`, `total_tokens`
-    and `error`.
+    convention, from `preserved_study`), `input_tokens`, `output_tokens`, `total_tokens`,
+    `input_tokens_cache_read` and `error`.
     Samples that are not offswitch configurations (no `config` in their metadata) are left
     out. An empty directory gives an empty table with these columns.
 
     A log that cannot be read is left out and added to `unreadable`, so that one damaged
     file does not hide the others; without that list it raises `LogReadError`.
+    A log's current episode table is read in its place unless `sidecars` is False.
     """
     logs = []
     for info in list_eval_logs(str(log_dir)):
         try:
-            logs.append(_rows_of_log(info))
+            logs.append((sidecars and _rows_of_sidecar(info)) or _rows_of_log(info))
         except Exception as error:  # Inspect fails in many ways on a damaged log
             problem = UnreadableLog(_local(info.name), f"not a readable Inspect log: {error}")
             if unreadable is None:
@@ -152,17 +159,30 @@ def _local(location: str) -> str:
     return location.removeprefix("file://")
 
 
+def _rows_of_sidecar(info: EvalLogInfo) -> _LogRows | None:
+    """The rows of a log from its episode table, if it has one that is current."""
+    table = read_sidecar(_local(info.name), COLUMNS)
+    if table is None:
+        return None
+    return _LogRows(created=table.created, mtime=info.mtime or 0.0, rows=table.rows)
+
+
 def _rows_of_log(info: EvalLogInfo) -> _LogRows:
-    """The rows of one log, in `COLUMNS` order, from its header and sample summaries."""
-    header = read_eval_log(info.name, header_only=True)
-    log, model, task_name = Path(info.name).name, run_label(header), header.eval.task
+    created, rows = log_rows(info.name)
+    return _LogRows(created=created, mtime=info.mtime or 0.0, rows=rows)
+
+
+def log_rows(location: str) -> tuple[datetime, list[tuple[Any, ...]]]:
+    """When a log was made, and its rows (each its `COLUMNS` values, then a dict of its
+    extension fields), from its header and sample summaries."""
+    header = read_eval_log(location, header_only=True)
+    log, model, task_name = Path(location).name, run_label(header), header.eval.task
     rows = [
         _row(log, model, task_name, summary)
-        for summary in read_eval_log_sample_summaries(info)
+        for summary in read_eval_log_sample_summaries(location)
         if "config" in summary.metadata
     ]
-    created = datetime.fromisoformat(header.eval.created)
-    return _LogRows(created=created, mtime=info.mtime or 0.0, rows=rows)
+    return datetime.fromisoformat(header.eval.created), rows
 
 
 def run_label(header: EvalLog) -> str:
@@ -195,9 +215,15 @@ def _row(log: str, model: str, task_name: str, summary: EvalSampleSummary) -> tu
         sum(u.input_tokens for u in usage),
         sum(u.output_tokens for u in usage),
         sum(u.total_tokens for u in usage),
+        _cache_read(usage),
         error,
         extensions,
     )
+
+
+def _cache_read(usage: Iterable[ModelUsage]) -> int | None:
+    reported = [u.input_tokens_cache_read for u in usage if u.input_tokens_cache_read is not None]
+    return sum(reported) if reported else None
 
 
 def _newest_attempts(logs: Iterable[_LogRows]) -> list[tuple[Any, ...]]:

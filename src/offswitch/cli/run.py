@@ -69,6 +69,15 @@ def list_configs(
 @click.option("--epochs", type=EPOCHS, default=None, help="Runs per configuration.")
 @click.option("--log-dir", type=LOG_DIR, default=None, help="Log directory (rerun to continue).")
 @click.option("--max-connections", type=int, default=None, help="Concurrent model calls.")
+@click.option(
+    "--batch",
+    is_flag=False,
+    flag_value="on",
+    default=None,
+    metavar="[SIZE]",
+    help="Send model calls through the provider's batch API (cheaper, but each call waits "
+    "for its batch: agentic episodes in batch mode take hours); optionally the batch size.",
+)
 @click.option("-M", "model_pairs", multiple=True, help="Model argument key=value.")
 @click.option("--model-base-url", default=None, help="Base URL of the model server.")
 @click.option("--model-role", "roles", multiple=True, help="grader=MODEL: the LLM judge.")
@@ -109,6 +118,7 @@ def run(
     epochs: int | None,
     log_dir: str | None,
     max_connections: int | None,
+    batch: str | None,
     model_pairs: tuple[str, ...],
     model_base_url: str | None,
     roles: tuple[str, ...],
@@ -170,6 +180,7 @@ def run(
         max_connections=max_connections,
         display=display,
         approval=approval,
+        **({"batch": _batch(batch)} if batch else {}),
     )
     # The results table counts each episode once, even where a run killed outright left
     # its log behind in `started` state and the rerun's log holds its episodes again.
@@ -188,11 +199,14 @@ def run_configs(
 ) -> tuple[bool, list[Any]]:
     """Run configurations as one Inspect eval set; rerunning with the same log dir continues it.
 
-    Returns whether every task finished, and the newest log of each task.
+    Returns whether every task finished, and the newest log of each task. Prompt caching
+    is on (for the providers that offer it), and each task's episode table is written
+    beside its log when it finishes.
     """
     from inspect_ai import eval_set
 
     from offswitch.agents.errors import PersonaConfigError
+    from offswitch.analysis.recording import recording_episode_tables
     from offswitch.scenarios.families import family_of_model
     from offswitch.tasks.scenario_texts import scenario_texts_metadata
 
@@ -201,10 +215,12 @@ def run_configs(
     click.echo(
         f"Running {len(configs)} configurations x {epochs} epoch(s) on {model}; logs in {log_dir}"
     )
+    # Inspect installs the approval policy in the caller's context and leaves it there;
+    # a copied context keeps the guard from judging tool calls made after the run.
+    context = contextvars.copy_context()
+    context.run(recording_episode_tables)
     try:
-        # Inspect installs the approval policy in the caller's context and leaves it there;
-        # a copied context keeps the guard from judging tool calls made after the run.
-        return contextvars.copy_context().run(
+        return context.run(
             eval_set,
             inspect_tasks,
             log_dir=log_dir,
@@ -214,10 +230,19 @@ def run_configs(
             max_tasks=len(inspect_tasks),
             log_realtime=False,
             metadata=scenario_texts_metadata(configs, family),
-            **eval_options,
+            **{"cache_prompt": True, **eval_options},
         )
     except PersonaConfigError as error:  # an unknown persona or a bad -M value of one
         raise click.UsageError(f"cannot use the model {model!r}: {error}") from None
+
+
+def _batch(value: str) -> bool | int:
+    """`--batch` alone turns batching on; `--batch N` also sets the batch size."""
+    if value == "on":
+        return True
+    if not value.isdigit() or int(value) < 1:
+        raise click.BadParameter(f"expects a batch size (a positive number), got {value!r}")
+    return int(value)
 
 
 def _inspect_tasks(configs: list[Config], task_options: dict[str, Any]) -> list[Any]:
