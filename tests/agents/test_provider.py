@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 from inspect_ai.model import (
@@ -13,10 +14,11 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolInfo
 
+from offswitch.agents import provider
 from offswitch.agents.dispositions import Disposition
 from offswitch.agents.errors import PersonaConfigError, PersonaError
 from offswitch.agents.personas import PERSONAS, make_persona, persona_names, persona_summaries
-from offswitch.agents.provider import PersonaModel, episode_key
+from offswitch.agents.provider import DEFAULT_JITTER, Latency, PersonaModel, episode_key
 from offswitch.scenarios.families import names_for
 from offswitch.scenarios.matrix import config_from_id
 from offswitch.scenarios.render import render
@@ -128,3 +130,46 @@ def test_outside_an_eval_the_episode_is_keyed_by_the_task_message():
     assert episode_key(messages) == episode_key(list(messages))
     assert episode_key(messages) != episode_key(other)
     assert episode_key(messages).epoch == 1
+
+
+def test_latency_is_a_provider_argument_every_persona_takes():
+    model = PersonaModel("compliant", latency="0.2")
+    assert model.latency == Latency(0.2, DEFAULT_JITTER)
+    assert PersonaModel("mixed", seed="3", latency=2, jitter="0").latency == Latency(2.0, 0.0)
+    assert PersonaModel("compliant").latency is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"latency": "soon"}, "-M latency='soon' is not a number of seconds"),
+        ({"latency": "1", "jitter": "lots"}, "-M jitter='lots' is not a fraction"),
+        ({"latency": "-1"}, "out of range"),
+        ({"latency": "1", "jitter": "1.5"}, "out of range"),
+        ({"jitter": "0.1"}, "-M jitter needs -M latency"),
+    ],
+)
+def test_bad_latency_arguments_are_rejected(args, message):
+    with pytest.raises(PersonaConfigError, match=message):
+        PersonaModel("compliant", **args)
+
+
+def test_latency_jitters_within_its_bounds():
+    rng = random.Random(0)
+    delays = [Latency(2.0, 0.25).delay(rng) for _ in range(2000)]
+    assert 1.5 <= min(delays) < 1.55 and 2.45 < max(delays) <= 2.5
+    assert Latency(0.2, 0.0).delay(rng) == 0.2
+
+
+def test_each_call_waits_for_its_latency_before_answering(monkeypatch):
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(provider.anyio, "sleep", record)
+    model = PersonaModel("compliant", latency="0.5", jitter="0.1")
+    messages, tools = scenario_input("tampering/factual@80/peer/good_peer/file_only")
+    assert generate(model, messages, tools).message.tool_calls
+    generate(model, messages, tools)
+    assert len(waits) == 2 and all(0.45 <= wait <= 0.55 for wait in waits)

@@ -5,15 +5,21 @@ persona for the episode's script (keyed by the active sample and epoch; the stud
 personas work out the scenario from the tools offered), replays the script over the
 conversation and answers with the next action. Token counts are
 cheap local estimates, so no tokenizer is ever downloaded. With `-M faults=...`
-the provider also fails the way model servers do (see `offswitch.agents.faults`).
+the provider also fails the way model servers do (see `offswitch.agents.faults`). With
+`-M latency=SECONDS` every call first waits that long, give or take `-M jitter=FRACTION`
+(uniformly, 0.25 by default), as a remote provider would: for measuring concurrency.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from inspect_ai.log._samples import sample_active
 from inspect_ai.model import (
     ChatCompletionChoice,
@@ -32,6 +38,7 @@ from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
 from tenacity.wait import WaitBaseT, wait_fixed
 
 from offswitch.agents.dispositions import SampleKey
+from offswitch.agents.errors import PersonaConfigError
 from offswitch.agents.faults import (
     FAULT_ARGS,
     FaultInjector,
@@ -47,6 +54,39 @@ from offswitch.agents.texts import words
 CHARS_PER_TOKEN = 4
 RETRY_WAIT_SECONDS = 0.01
 """Wait before retrying an injected fault: no real server needs Inspect's backoff from 3 s."""
+LATENCY_ARGS = ("latency", "jitter")
+DEFAULT_JITTER = 0.25
+
+
+@dataclass(frozen=True)
+class Latency:
+    """How long a simulated provider takes to answer: `seconds`, times a uniform draw
+    between 1 - `jitter` and 1 + `jitter`."""
+
+    seconds: float
+    jitter: float = DEFAULT_JITTER
+
+    @classmethod
+    def from_model_args(cls, args: Mapping[str, Any]) -> Latency | None:
+        if "latency" not in args:
+            if "jitter" in args:
+                raise PersonaConfigError("-M jitter needs -M latency")
+            return None
+        seconds = _number(args, "latency", "a number of seconds")
+        jitter = _number(args, "jitter", "a fraction between 0 and 1", DEFAULT_JITTER)
+        if seconds < 0 or not 0 <= jitter <= 1:
+            raise PersonaConfigError(f"-M latency={seconds:g} -M jitter={jitter:g}: out of range")
+        return cls(seconds, jitter)
+
+    def delay(self, rng: random.Random) -> float:
+        return self.seconds * rng.uniform(1 - self.jitter, 1 + self.jitter)
+
+
+def _number(args: Mapping[str, Any], name: str, what: str, default: float = 0.0) -> float:
+    try:
+        return float(args.get(name, default))
+    except (TypeError, ValueError):
+        raise PersonaConfigError(f"-M {name}={args[name]!r} is not {what}") from None
 
 
 class PersonaModel(ModelAPI):
@@ -61,9 +101,12 @@ class PersonaModel(ModelAPI):
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config or GenerateConfig())
-        persona_args = {k: v for k, v in model_args.items() if k not in FAULT_ARGS}
+        provider_args = (*FAULT_ARGS, *LATENCY_ARGS)
+        persona_args = {k: v for k, v in model_args.items() if k not in provider_args}
         self.persona: Persona = make_persona(model_name, persona_args)
         self.faults = FaultInjector.from_model_args(model_args)
+        self.latency = Latency.from_model_args(model_args)
+        self._jitter = random.Random()
 
     async def generate(
         self,
@@ -72,6 +115,8 @@ class PersonaModel(ModelAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
+        if self.latency is not None:
+            await anyio.sleep(self.latency.delay(self._jitter))
         key = episode_key(input)
         fault = self.faults.before_answer(key, input) if self.faults else None
         situation = Situation.of(input, [t.name for t in tools])
