@@ -3,11 +3,16 @@
 Generates (once, cached under `--dir`) real Inspect `.eval` logs holding 27,100
 episodes: the study's 271 configurations x 100 epochs, one log per study task
 (12 logs), each sample scored with a synthetic but realistic outcome record and a
-few samples errored. Then times, in one process and alternating:
+few samples errored, and writes each log's episode table beside it as `offswitch run`
+does when a task finishes (timed once). Then times, in one process and alternating:
 
-- offswitch: `results_frame(dir)`, the one-row-per-episode table;
+- sidecar: `results_frame(dir)`, the one-row-per-episode table that `offswitch results`
+  and `offswitch report` load, read from the episode tables;
+- offswitch: `results_frame(dir, sidecars=False)`, the same table read from the logs;
 - baseline: `read_eval_log_sample_summaries` over the same logs and nothing else,
   the floor Inspect sets for reading them.
+
+The two tables are checked to be equal before anything is timed.
 
     python benchmarks/aggregate.py --dir /tmp/offswitch-aggregate [--epochs 100] [--repeat 3]
 """
@@ -25,6 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 from inspect_ai.log import (
     EvalConfig,
     EvalDataset,
@@ -46,6 +52,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.scorer import Score
 
+from offswitch.analysis.recording import write_episode_table
 from offswitch.analysis.results import results_frame
 from offswitch.detect.outcome import Outcome, checked_primary, config_fields
 from offswitch.scenarios.matrix import Config, study_matrix
@@ -53,6 +60,7 @@ from offswitch.tasks.scorer import SCORER_NAME, score_value
 
 MODEL = "offswitch/mixed"
 GOAL_S = 30.0
+SIDECAR_GOAL_S = 3.0
 ERROR_RATE = 0.005
 MANIFEST = "synthetic.json"
 
@@ -278,7 +286,21 @@ def read_summaries(directory: Path) -> int:
     return sum(len(read_eval_log_sample_summaries(info)) for info in list_eval_logs(str(directory)))
 
 
+def write_tables(directory: Path) -> None:
+    """Write each log's episode table, as a run does when the log's task finishes."""
+    start = time.perf_counter()
+    for info in list_eval_logs(str(directory)):
+        write_episode_table(info.name)
+    print(f"  episode tables written in {time.perf_counter() - start:.1f} s")
+    from_tables, from_logs = results_frame(directory), results_frame(directory, sidecars=False)
+    pd.testing.assert_frame_equal(from_tables, from_logs)
+
+
 def build_table(directory: Path) -> int:
+    return len(results_frame(directory, sidecars=False))
+
+
+def build_from_tables(directory: Path) -> int:
     return len(results_frame(directory))
 
 
@@ -291,7 +313,7 @@ def timed(run: Callable[[Path], int], directory: Path) -> tuple[int, float]:
 
 def alternate(directory: Path, repeat: int) -> tuple[int, dict[str, list[float]]]:
     """Time table and baseline `repeat` times each, reversing the order every other round."""
-    runners = {"offswitch": build_table, "baseline": read_summaries}
+    runners = {"sidecar": build_from_tables, "offswitch": build_table, "baseline": read_summaries}
     runs: dict[str, list[float]] = {name: [] for name in runners}
     episodes = 0
     for round_ in range(repeat):
@@ -304,19 +326,34 @@ def alternate(directory: Path, repeat: int) -> tuple[int, dict[str, list[float]]
     return episodes, runs
 
 
+def _ratio(name: str, numerators: list[float], denominators: list[float]) -> None:
+    ratios = [n / d for n, d in zip(numerators, denominators, strict=True)]
+    print(
+        f"{name:<27} {statistics.median(ratios):.2f} (median over rounds "
+        f"{', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+
+
+def _goal(name: str, seconds: float, goal: float) -> None:
+    print(f"{name:<27} < {goal:.0f} s: {'met' if seconds < goal else 'MISSED'}")
+
+
 def report(episodes: int, runs: dict[str, list[float]]) -> None:
+    tables = statistics.median(runs["sidecar"])
     table = statistics.median(runs["offswitch"])
     floor = statistics.median(runs["baseline"])
     print()
     print(f"episodes                    {episodes}")
-    for name, seconds in (("results_frame", table), ("summaries alone (baseline)", floor)):
+    for name, seconds in (
+        ("from episode tables", tables),
+        ("from the logs", table),
+        ("summaries alone (baseline)", floor),
+    ):
         print(f"{name:<27} {seconds:6.2f} s (median), {episodes / seconds:,.0f} episodes/s")
-    ratios = [t / b for t, b in zip(runs["offswitch"], runs["baseline"], strict=True)]
-    print(
-        f"ratio table/baseline        {statistics.median(ratios):.2f} (median over rounds "
-        f"{', '.join(f'{r:.2f}' for r in ratios)})"
-    )
-    print(f"goal                        < {GOAL_S:.0f} s: {'met' if table < GOAL_S else 'MISSED'}")
+    _ratio("ratio logs/tables", runs["offswitch"], runs["sidecar"])
+    _ratio("ratio logs/baseline", runs["offswitch"], runs["baseline"])
+    _goal("goal from tables", tables, SIDECAR_GOAL_S)
+    _goal("goal from the logs", table, GOAL_S)
 
 
 def main() -> None:
@@ -327,6 +364,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"synthetic logs in {args.dir}")
     generate(args.dir, args.epochs)
+    write_tables(args.dir)
     report(*alternate(args.dir, args.repeat))
 
 
